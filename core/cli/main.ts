@@ -1,0 +1,178 @@
+/**
+ * The `spanwire` command line. Exit codes: 0 success, 1 usage or internal error, 2 a named file is
+ * not a capture or cannot be read.
+ */
+import { writeFileSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { CaptureFileError } from '../capture/types.js';
+import { OtlpJsonLinesExporter } from '../otlp/file-exporter.js';
+import { TextOutput } from '../pipeline/output.js';
+import type { ReplaySummary } from '../pipeline/replay.js';
+import { runReplay } from '../pipeline/replay.js';
+import { TableExporter } from '../pipeline/table-exporter.js';
+import { SPANWIRE_VERSION } from '../pipeline/version.js';
+import { LocalAddresses } from '../trace/local-addresses.js';
+
+function positiveNumber(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
+    return n;
+  };
+}
+
+function collect(v: string, prev: string[]): string[] {
+  try {
+    new LocalAddresses([v]);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+  return prev.concat([v]);
+}
+
+function fmtBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1 << 20) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1 << 30) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  return `${(n / (1 << 30)).toFixed(2)} GiB`;
+}
+
+function fmtCounts(c: Record<string, number>): string {
+  const keys = Object.keys(c).sort((a, b) => c[b] - c[a] || a.localeCompare(b));
+  return keys.length === 0 ? 'none' : keys.map((k) => `${k} ${c[k]}`).join(', ');
+}
+
+export function formatSummary(s: ReplaySummary): string {
+  const secs = s.elapsedMs / 1000;
+  const pps = secs > 0 ? Math.round(s.packets / secs) : 0;
+  const lines = [
+    `spanwire replay: ${s.files.length} file${s.files.length === 1 ? '' : 's'} (${s.files.map((f) => f.format).join(', ')}), ` +
+      `${s.packets} packets, ${fmtBytes(s.bytes)} in ${secs.toFixed(2)} s (${pps.toLocaleString('en-US')} packets/s)`,
+    `  decoded ${s.decoded} TCP/UDP packets, ${s.skipped} other`,
+    `  flows: ${s.flows} (${fmtCounts(s.flowsByProtocol)})`,
+    `  spans: ${s.spans} (${fmtCounts(s.spansByProtocol)}), ${s.errorSpans} with errors`,
+    `  requests ${s.requests}, responses ${s.responses}, responses without request ${s.responsesWithoutRequest}, ` +
+      `timeouts ${s.timeouts}, no response ${s.noResponse}`,
+    `  gaps: ${s.gaps} (${fmtBytes(s.gapBytes)} not captured)`,
+    `  anomalies: ${fmtCounts(s.anomalies)}`,
+  ];
+  for (const w of s.warnings) lines.push(`warning: ${w}`);
+  return lines.join('\n') + '\n';
+}
+
+class ProgressBar {
+  private last = 0;
+  private shown = false;
+  constructor(private readonly enabled: boolean) {}
+  update(read: number, total: number): void {
+    if (!this.enabled || total <= 0) return;
+    const now = Date.now();
+    if (now - this.last < 200) return;
+    this.last = now;
+    const frac = Math.min(1, read / total);
+    const width = 30;
+    const full = Math.round(frac * width);
+    process.stderr.write(
+      `\r[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${(frac * 100).toFixed(0).padStart(3)}%  ${fmtBytes(read)} / ${fmtBytes(total)}`,
+    );
+    this.shown = true;
+  }
+  clear(): void {
+    if (this.shown) process.stderr.write('\r' + ' '.repeat(70) + '\r');
+  }
+}
+
+interface ReplayCliOptions {
+  format?: 'otlp-json' | 'table';
+  output?: string;
+  localAddress: string[];
+  serviceName?: string;
+  requestTimeout: number;
+  maxFlows?: number;
+  seed?: number;
+  stats?: string;
+  quiet?: boolean;
+  progress: boolean;
+}
+
+async function replayCommand(files: string[], o: ReplayCliOptions): Promise<number> {
+  const out = new TextOutput(o.output);
+  const format = o.format ?? (out.isStdout && process.stdout.isTTY ? 'table' : 'otlp-json');
+  const exporter = format === 'table' ? new TableExporter(out) : new OtlpJsonLinesExporter(out);
+  const bar = new ProgressBar(o.progress && process.stderr.isTTY === true);
+  let summary: ReplaySummary;
+  try {
+    summary = await runReplay({
+      files,
+      consumer: exporter,
+      localAddresses: o.localAddress,
+      serviceName: o.serviceName,
+      requestTimeoutNs: o.requestTimeout * 1e9,
+      idSeed: o.seed ?? null,
+      limits: o.maxFlows !== undefined ? { flow: { maxFlows: o.maxFlows } } : undefined,
+      progress: (read, total) => {
+        // A bar only for inputs large enough to wait for.
+        if (total >= 32 << 20) bar.update(read, total);
+      },
+    });
+  } finally {
+    bar.clear();
+    exporter.shutdown();
+  }
+  if (o.stats) writeFileSync(o.stats, JSON.stringify(summary, null, 2) + '\n');
+  if (!o.quiet) process.stderr.write(formatSummary(summary));
+  else for (const w of summary.warnings) process.stderr.write(`warning: ${w}\n`);
+  return 0;
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('spanwire')
+    .description('Turns captured traffic into OpenTelemetry spans: capture files today, live capture next.')
+    .version(SPANWIRE_VERSION)
+    .showHelpAfterError();
+
+  program
+    .command('replay')
+    .description('read capture files (pcap, pcapng, gzip) and write one span per request/response exchange')
+    .argument('<files...>', 'capture files, processed in order as one capture')
+    .addOption(
+      new Option('-f, --format <format>', 'output format (default: table on a terminal, else otlp-json)').choices([
+        'otlp-json',
+        'table',
+      ]),
+    )
+    .option('-o, --output <file>', 'write spans to this file instead of stdout')
+    .option(
+      '--local-address <addr>',
+      'address or CIDR prefix of the capturing host (repeatable): exchanges served by it become SERVER spans',
+      collect,
+      [] as string[],
+    )
+    .option('--service-name <name>', 'service.name for every span (default: the address of the span\'s own side)')
+    .option('--request-timeout <seconds>', 'a request unanswered this long ends as a timeout span', positiveNumber('--request-timeout'), 60)
+    .option('--max-flows <n>', 'flows tracked at once (least recently active evicted beyond)', positiveNumber('--max-flows'))
+    .option('--seed <n>', 'deterministic trace/span ids (for reproducible output)', positiveNumber('--seed'))
+    .option('--stats <file>', 'also write the end-of-run summary as JSON to this file')
+    .option('-q, --quiet', 'no summary on stderr (warnings still shown)')
+    .option('--no-progress', 'no progress bar on stderr')
+    .action(async (files: string[], o: ReplayCliOptions) => {
+      process.exitCode = await replayCommand(files, o);
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CaptureFileError) {
+      process.stderr.write(`spanwire: ${e.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`spanwire: ${(e as Error).stack ?? String(e)}\n`);
+    process.exitCode = 1;
+  }
+}

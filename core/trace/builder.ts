@@ -1,0 +1,170 @@
+/**
+ * Span building: one exchange (request + response, or what was seen of it) becomes one span, named,
+ * kinded and attributed per ../shared/docs/SEMCONV.md.
+ *
+ * Observation point for packet captures: the span is SERVER when the server address is local to the
+ * capturing host, CLIENT when the client is local, otherwise CLIENT with spanwire.observation=network.
+ * Trace context carried in the request (traceparent, B3, uber-trace-id, sw8) makes the carried span
+ * the parent; otherwise the span starts a new trace.
+ */
+import type { TimeBase } from '../capture/types.js';
+import type { FlowL7 } from '../l7/dispatcher.js';
+import type { L7Message, SpanDescription } from '../l7/types.js';
+import type { ExchangeSink } from '../session/pairer.js';
+import { OUTCOME_NO_RESPONSE, OUTCOME_ORPHAN, OUTCOME_TIMEOUT } from '../session/pairer.js';
+import { IdGenerator } from './ids.js';
+import type { LocalAddresses } from './local-addresses.js';
+import type { Attributes, InstrumentationScope, Resource, SpanData } from './span.js';
+import { SPAN_KIND_CLIENT, SPAN_KIND_SERVER, STATUS_ERROR, STATUS_UNSET } from './span.js';
+
+export interface SpanSink {
+  /** Synchronous hand-off of one finished span. */
+  push(span: SpanData): void;
+}
+
+export interface SpanBuilderOptions {
+  timeBase: TimeBase;
+  /** Addresses of the capturing host (decides SERVER/CLIENT); empty for a foreign capture. */
+  localAddresses?: LocalAddresses;
+  /** Overrides service.name for every span. */
+  serviceName?: string;
+  /** service.name per address (e.g. from config); wins over the address fallback. */
+  serviceNames?: ReadonlyMap<string, string>;
+  /** Extra resource attributes on every resource (e.g. host.name for live capture). */
+  resourceAttributes?: Attributes;
+  /** Deterministic ids (tests, demos). */
+  idSeed?: number | null;
+  scope: InstrumentationScope;
+}
+
+export interface SpanBuilderStats {
+  spans: number;
+  spansByProtocol: Record<string, number>;
+  errorSpans: number;
+  /** Spans whose trace context came from the payload. */
+  propagatedContext: number;
+}
+
+const MAX_RESOURCES = 4096;
+
+export class SpanBuilder implements ExchangeSink {
+  readonly stats: SpanBuilderStats = { spans: 0, spansByProtocol: {}, errorSpans: 0, propagatedContext: 0 };
+  private readonly ids: IdGenerator;
+  private readonly resources = new Map<string, Resource>();
+  private readonly fallbackResource: Resource;
+  private readonly desc: SpanDescription = { name: '', error: false, errorType: '', message: '', kind: 0 };
+
+  constructor(
+    private readonly sink: SpanSink,
+    private readonly opts: SpanBuilderOptions,
+  ) {
+    this.ids = new IdGenerator(opts.idSeed ?? null);
+    this.fallbackResource = { attributes: { ...opts.resourceAttributes, 'service.name': opts.serviceName ?? 'unknown_service' } };
+  }
+
+  /** One resource object per service (exporters group by identity). */
+  private resourceFor(address: string): Resource {
+    const name = this.opts.serviceName ?? this.opts.serviceNames?.get(address) ?? address;
+    let r = this.resources.get(name);
+    if (r === undefined) {
+      if (this.resources.size >= MAX_RESOURCES) return this.fallbackResource;
+      r = { attributes: { ...this.opts.resourceAttributes, 'service.name': name } };
+      this.resources.set(name, r);
+    }
+    return r;
+  }
+
+  onExchange(st: FlowL7, req: L7Message | null, resp: L7Message | null, outcome: string, endTs: number): void {
+    const flow = st.flow;
+    const clientAddr = flow.clientIsA ? flow.addrA : flow.addrB;
+    const clientPort = flow.clientIsA ? flow.portA : flow.portB;
+    const serverAddr = flow.clientIsA ? flow.addrB : flow.addrA;
+    const serverPort = flow.clientIsA ? flow.portB : flow.portA;
+    const local = this.opts.localAddresses;
+    let kind = SPAN_KIND_CLIENT;
+    let observation = 'network';
+    if (local !== undefined && !local.empty) {
+      if (local.has(serverAddr)) {
+        kind = SPAN_KIND_SERVER;
+        observation = 'server_host';
+      } else if (local.has(clientAddr)) {
+        observation = 'client_host';
+      }
+    }
+
+    const d = this.desc;
+    d.name = '';
+    d.error = false;
+    d.errorType = '';
+    d.message = '';
+    d.kind = 0;
+    st.parser!.describeSpan(req, resp, kind, d);
+    if (d.kind !== 0) kind = d.kind;
+
+    const a: Attributes = {};
+    a['network.transport'] = flow.transport;
+    a['server.address'] = serverAddr;
+    a['server.port'] = serverPort;
+    a['client.address'] = clientAddr;
+    a['client.port'] = clientPort;
+    if (req !== null) for (const k in req.attrs) a[k] = req.attrs[k];
+    if (resp !== null) for (const k in resp.attrs) a[k] = resp.attrs[k];
+    // The peer is the other side of the observation point (the server unless this is a server span).
+    a['network.peer.address'] = kind === SPAN_KIND_SERVER ? clientAddr : serverAddr;
+    a['network.peer.port'] = kind === SPAN_KIND_SERVER ? clientPort : serverPort;
+    a['spanwire.protocol'] = st.protocol;
+    a['spanwire.observation'] = observation;
+
+    let error = d.error;
+    let errorType = d.errorType;
+    let message = d.message;
+    if (outcome === OUTCOME_TIMEOUT || outcome === OUTCOME_NO_RESPONSE) {
+      error = true;
+      errorType = outcome;
+      message = outcome === OUTCOME_TIMEOUT ? 'no response before the request timeout' : 'no response was captured';
+    } else if (outcome === OUTCOME_ORPHAN) {
+      a['spanwire.request.captured'] = false;
+    }
+    if (error && errorType !== '') a['error.type'] = errorType;
+
+    let traceId: string;
+    let parentSpanId = '';
+    let traceState = '';
+    // OTLP Span.flags: W3C trace flags in bits 0-7, bit 8 "has is_remote", bit 9 "parent is remote".
+    let flags = 0x101;
+    const tc = req !== null ? req.trace : null;
+    if (tc !== null && tc.traceId !== '') {
+      traceId = tc.traceId;
+      parentSpanId = tc.parentSpanId;
+      traceState = tc.traceState;
+      flags = (tc.sampled === false ? 0 : 1) | (parentSpanId !== '' ? 0x300 : 0x100);
+      a['spanwire.link.method'] = tc.source;
+      this.stats.propagatedContext++;
+    } else {
+      traceId = this.ids.traceId();
+    }
+    if (tc !== null && tc.requestId !== '') a['http.request.header.x-request-id'] = [tc.requestId];
+
+    const startTs = req !== null ? req.startTs : resp !== null ? resp.startTs : endTs;
+    const tb = this.opts.timeBase;
+    const span: SpanData = {
+      traceId,
+      spanId: this.ids.spanId(),
+      parentSpanId,
+      traceState,
+      flags,
+      name: d.name !== '' ? d.name : st.protocol,
+      kind,
+      startTime: tb.toHrTime(startTs),
+      endTime: tb.toHrTime(endTs < startTs ? startTs : endTs),
+      attributes: a,
+      status: { code: error ? STATUS_ERROR : STATUS_UNSET, message: error ? message : '' },
+      resource: this.resourceFor(kind === SPAN_KIND_SERVER ? serverAddr : clientAddr),
+      scope: this.opts.scope,
+    };
+    this.stats.spans++;
+    this.stats.spansByProtocol[st.protocol] = (this.stats.spansByProtocol[st.protocol] ?? 0) + 1;
+    if (error) this.stats.errorSpans++;
+    this.sink.push(span);
+  }
+}

@@ -1,0 +1,15 @@
+/**
+ * The built-in protocols: one line each. Order is only a tie-break for detection (port hints come
+ * first); Wasm plugins will be registered ahead of these.
+ */
+import { ParserRegistry } from '../core/l7/registry.js';
+import type { ProtocolParser } from '../core/l7/types.js';
+import { http1Parser } from './http1/index.js';
+
+export const BUILTIN_PARSERS: readonly ProtocolParser[] = [http1Parser];
+
+export function createDefaultRegistry(): ParserRegistry {
+  const r = new ParserRegistry();
+  for (const p of BUILTIN_PARSERS) r.register(p);
+  return r;
+}
