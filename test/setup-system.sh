@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs the system packages the end-to-end tests and the benchmarks need (Debian 12, run as root):
+#   tshark (the oracle), tcpdump (capture), nginx (real HTTP peer), curl (real client), time (/usr/bin/time).
+# Idempotent: does nothing (no apt) when every binary is already there. CI runs it before the tests.
+set -euo pipefail
+
+export PATH="$PATH:/usr/sbin:/sbin"
+missing=()
+for bin in tshark tcpdump nginx curl; do
+  command -v "$bin" >/dev/null 2>&1 || missing+=("$bin")
+done
+[ -x /usr/bin/time ] || missing+=("time")
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup-system: tshark tcpdump nginx curl time already installed"
+  exit 0
+fi
+echo "setup-system: missing: ${missing[*]}"
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup-system: must run as root to apt-get install them (CI runs as root)" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+# Do not ask whether non-root users may capture (wireshark-common's debconf question).
+echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections
+
+# Do not let the nginx package start a system nginx on port 80 (the tests start their own): a
+# temporary policy-rc.d refuses service starts, unless the machine already has one.
+created_policy=0
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  created_policy=1
+fi
+cleanup() { if [ "$created_policy" -eq 1 ]; then rm -f /usr/sbin/policy-rc.d; fi; }
+trap cleanup EXIT
+
+# On Debian 12 the `nginx` package is the server binary with the core modules the tests use (static,
+# gzip, proxy, return); nginx-light only adds the echo module on top of it.
+pkgs=(tshark tcpdump nginx curl time)
+
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
+
+for bin in tshark tcpdump nginx curl; do
+  command -v "$bin" >/dev/null 2>&1 || { echo "setup-system: $bin still missing after apt-get" >&2; exit 1; }
+done
+[ -x /usr/bin/time ] || { echo "setup-system: /usr/bin/time still missing after apt-get" >&2; exit 1; }
+echo "setup-system: installed ${pkgs[*]}"
