@@ -179,9 +179,11 @@ export class L7Dispatcher implements StreamConsumer {
   onFlowEnd(flow: Flow, reason: FlowEndReason, ts: number): void {
     const st = flow.l7 as FlowL7;
     if (!st) return;
-    this.endDirection(st, true, ts);
-    this.endDirection(st, false, ts);
-    this.sink.onFlowEnd(st, reason, ts);
+    // Messages cut short end at the flow's last packet, not at the time the flow was expired.
+    const end = flow.lastTs < ts ? flow.lastTs : ts;
+    this.endDirection(st, true, end);
+    this.endDirection(st, false, end);
+    this.sink.onFlowEnd(st, reason, end);
   }
 
   private endDirection(st: FlowL7, toServer: boolean, ts: number): void {

@@ -38,6 +38,8 @@ export const SESSION_FIFO = -1;
 
 /**
  * One protocol message (a whole request or response). Allocated per message by the parser.
+ * A parser may emit a request as soon as its head is complete and fill in `endTs`, `size` and body
+ * attributes in place when its body ends (until its response arrives, the pairing layer only holds it).
  * Attributes use the OTel semantic-convention names of ../shared/docs/SEMCONV.md.
  */
 export interface L7Message {
@@ -62,6 +64,12 @@ export interface L7Message {
   expectsResponse: boolean;
   /** Requests only: trace context carried in the payload (headers, metadata), if any. */
   trace: TraceContext | null;
+  /**
+   * True when messages of this direction may have been lost just before this one (the parser
+   * resynchronised after a gap). In-order pairing then matches a response with the latest request
+   * that started before it, and settles older waiting requests as unanswered.
+   */
+  afterGap: boolean;
   /**
    * Protocol-specific facts `describeSpan` needs (e.g. HTTP status code, method). Parsers define its
    * shape; the dispatcher and session layers never read it.

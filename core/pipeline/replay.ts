@@ -107,6 +107,16 @@ function addCounts(into: Record<string, number>, from: Record<string, number>, p
   for (const k in from) into[prefix + k] = (into[prefix + k] ?? 0) + from[k];
 }
 
+/** Flows no parser claimed (no payload, or not recognised) are 'unknown'. */
+function withUnknown(byProto: Record<string, number>, flows: number): Record<string, number> {
+  const out = { ...byProto };
+  let known = 0;
+  for (const k in byProto) if (k !== 'unknown') known += byProto[k];
+  if (flows > known) out.unknown = flows - known;
+  else delete out.unknown;
+  return out;
+}
+
 /** Fails fast (CaptureFileError) when a named file does not exist or cannot be read. */
 export function checkReadable(path: string): number {
   try {
@@ -188,9 +198,10 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
       warnings.push(`${path}: the last record is cut short (truncated capture); everything before it was processed`);
     }
   }
-  // End of capture: flows end, unanswered requests become no_response spans.
-  pairer.advance(lastTs);
+  // End of capture: flows end (messages cut short are reported, and pair), then whatever is still
+  // unanswered becomes a no_response span.
   flows.endAll('capture_end', lastTs);
+  pairer.advance(lastTs);
   batcher.flush();
   await batcher.drain();
 
@@ -210,7 +221,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
     decoded: decoder.stats.decoded,
     skipped: decoder.stats.skipped,
     flows: flows.stats.flowsCreated,
-    flowsByProtocol: dispatcher.stats.flowsByProtocol,
+    flowsByProtocol: withUnknown(dispatcher.stats.flowsByProtocol, flows.stats.flowsCreated),
     spans: builder.stats.spans,
     spansByProtocol: builder.stats.spansByProtocol,
     errorSpans: builder.stats.errorSpans,

@@ -139,13 +139,19 @@ export class SessionPairer implements MessageSink {
     let w: Waiting | undefined;
     if (p !== null) {
       if (msg.sessionId === SESSION_FIFO) {
-        while (p.fifo.length > 0) {
-          const c = p.fifo.shift()!;
-          if (!c.done) {
-            w = c;
-            break;
-          }
+        const q = p.fifo;
+        while (q.length > 0 && q[0].done) q.shift();
+        if (msg.afterGap) {
+          // Responses may have been lost just before this one: it answers the latest request that
+          // started before it; the older ones were answered by what was not captured.
+          let last = -1;
+          for (let i = 0; i < q.length; i++) if (!q[i].done && q[i].msg.startTs <= msg.startTs) last = i;
+          for (let i = 0; i < last; i++) this.settle(q[i], OUTCOME_NO_RESPONSE, q[i].msg.endTs);
+          while (q.length > 0 && q[0].done) q.shift();
         }
+        // A response cannot answer a request that started after it did (that request's own
+        // response is still to come; this one's request was not captured).
+        if (q.length > 0 && q[0].msg.startTs <= msg.startTs) w = q.shift();
       } else if (p.byId !== null) {
         w = p.byId.get(msg.sessionId);
         if (w !== undefined) p.byId.delete(msg.sessionId);

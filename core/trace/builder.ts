@@ -107,8 +107,9 @@ export class SpanBuilder implements ExchangeSink {
     a['server.port'] = serverPort;
     a['client.address'] = clientAddr;
     a['client.port'] = clientPort;
-    if (req !== null) for (const k in req.attrs) a[k] = req.attrs[k];
+    // The request's attributes win where both set one (e.g. the protocol version the client spoke).
     if (resp !== null) for (const k in resp.attrs) a[k] = resp.attrs[k];
+    if (req !== null) for (const k in req.attrs) a[k] = req.attrs[k];
     // The peer is the other side of the observation point (the server unless this is a server span).
     a['network.peer.address'] = kind === SPAN_KIND_SERVER ? clientAddr : serverAddr;
     a['network.peer.port'] = kind === SPAN_KIND_SERVER ? clientPort : serverPort;

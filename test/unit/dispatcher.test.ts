@@ -61,6 +61,7 @@ function lineParser(name: string, lead = 'Q'): ProtocolParser {
               attrs: {},
               expectsResponse: true,
               trace: null,
+              afterGap: false,
               info: text,
             });
           }

@@ -26,7 +26,7 @@ function setup(limits = {}) {
 }
 
 function msg(type: number, info: string, ts: number, sessionId = SESSION_FIFO, expectsResponse = true): L7Message {
-  return { type, sessionId, startTs: ts, endTs: ts + 1, size: 1, attrs: {}, expectsResponse, trace: null, info };
+  return { type, sessionId, startTs: ts, endTs: ts + 1, size: 1, attrs: {}, expectsResponse, trace: null, afterGap: false, info };
 }
 
 describe('SessionPairer', () => {
