@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages the end-to-end tests and the benchmarks need (Debian 12, run as root):
-#   tshark (the oracle), tcpdump (capture), nginx (real HTTP peer), curl (real client), time (/usr/bin/time).
+#   tshark (the oracle), tcpdump (capture), nginx (real HTTP peer), curl (real client), time (/usr/bin/time),
+#   chromium (a real browser: test/e2e/browser-session.test.ts runs it headless).
 # Idempotent: does nothing (no apt) when every binary is already there. CI runs it before the tests.
 set -euo pipefail
 
@@ -10,9 +11,10 @@ for bin in tshark tcpdump nginx curl; do
   command -v "$bin" >/dev/null 2>&1 || missing+=("$bin")
 done
 [ -x /usr/bin/time ] || missing+=("time")
+[ -x /usr/bin/chromium ] || missing+=("chromium")
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup-system: tshark tcpdump nginx curl time already installed"
+  echo "setup-system: tshark tcpdump nginx curl time chromium already installed"
   exit 0
 fi
 echo "setup-system: missing: ${missing[*]}"
@@ -39,7 +41,9 @@ trap cleanup EXIT
 
 # On Debian 12 the `nginx` package is the server binary with the core modules the tests use (static,
 # gzip, proxy, return); nginx-light only adds the echo module on top of it.
-pkgs=(tshark tcpdump nginx curl time)
+# chromium: Debian's build (/usr/bin/chromium), without its recommends like the rest, plus one of them,
+# fonts-liberation, so that pages lay out with a real font.
+pkgs=(tshark tcpdump nginx curl time chromium fonts-liberation)
 
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
@@ -48,4 +52,5 @@ for bin in tshark tcpdump nginx curl; do
   command -v "$bin" >/dev/null 2>&1 || { echo "setup-system: $bin still missing after apt-get" >&2; exit 1; }
 done
 [ -x /usr/bin/time ] || { echo "setup-system: /usr/bin/time still missing after apt-get" >&2; exit 1; }
+[ -x /usr/bin/chromium ] || { echo "setup-system: /usr/bin/chromium still missing after apt-get" >&2; exit 1; }
 echo "setup-system: installed ${pkgs[*]}"
