@@ -808,13 +808,26 @@ async function runCapture(
     gzip = n >= 2 && buf[0] === 0x1f && buf[1] === 0x8b;
     reader = new CaptureReader(path, sink, timeBase, gzip || !regular ? -1 : total);
     if (!gzip) {
+      // Two buffers: the next read runs (in libuv's thread pool) while the current chunk is parsed.
+      const bufs = [buf, new Uint8Array(buf.length)];
+      let which = 0;
+      let nextRead: Promise<number> | null = n > 0 ? readInto(bufs[1], chunkSize) : null;
       let go = feedSplit(reader, buf.subarray(0, n), chunkSize);
-      while (go) {
-        report(false);
-        const m = await readInto(buf, chunkSize);
-        if (m === 0) break;
-        bytesRead += m;
-        go = reader.feed(m === buf.length ? buf : buf.subarray(0, m));
+      try {
+        while (go && nextRead !== null) {
+          report(false);
+          const m = await nextRead;
+          nextRead = null;
+          if (m === 0) break;
+          bytesRead += m;
+          which ^= 1;
+          const cur = bufs[which];
+          nextRead = readInto(bufs[which ^ 1], chunkSize);
+          go = reader.feed(m === cur.length ? cur : cur.subarray(0, m));
+        }
+      } finally {
+        // Never leave a read running on a handle about to be closed.
+        if (nextRead !== null) await nextRead.catch(() => 0);
       }
     } else {
       const first = buf.slice(0, n);

@@ -1,6 +1,6 @@
 import type { TextOutput } from '../pipeline/output.js';
 import type { SpanData, TracesConsumer } from '../trace/span.js';
-import { encodeTraceRequest } from './json.js';
+import { writeTraceRequest } from './json.js';
 
 /**
  * Writes each batch as one OTLP/JSON `ExportTraceServiceRequest` per line, as the OpenTelemetry
@@ -14,7 +14,9 @@ export class OtlpJsonLinesExporter implements TracesConsumer {
 
   consumeTraces(spans: SpanData[]): void {
     if (spans.length === 0) return;
-    this.out.write(encodeTraceRequest(spans) + '\n');
+    writeTraceRequest(this.out, spans);
+    this.out.ensure(1);
+    this.out.buf[this.out.pos++] = 0x0a;
     this.spansWritten += spans.length;
     this.linesWritten++;
   }

@@ -1,67 +1,271 @@
 /**
  * OTLP/JSON encoding of `ExportTraceServiceRequest` (opentelemetry-proto, JSON mapping per the OTLP
  * specification): lowerCamelCase field names, trace/span ids as hex strings, enums as integers,
- * 64-bit integers (fixed64 times, intValue) as decimal strings. Hand-written string building: this
- * runs once per span on the replay hot path, and JSON.stringify of an intermediate object tree
- * costs about twice as much.
+ * 64-bit integers (fixed64 times, intValue) as decimal strings.
+ *
+ * Written straight into a byte buffer (`ByteSink`): this runs once per span on the replay hot path,
+ * and building strings then converting them costs several times more (and most of it in GC).
+ * Attribute keys are encoded once and cached with their JSON framing.
  */
-import type { AttributeValue, Attributes, Resource, SpanData } from '../trace/span.js';
-import { hrTimeToUnixNanoString } from '../trace/span.js';
+import type { ByteSink } from '../pipeline/output.js';
+import { MemorySink, writeBytes, writeLatin1, writeUtf8 } from '../pipeline/output.js';
+import type { AttributeValue, Attributes, HrTime, Resource, SpanData } from '../trace/span.js';
 
-const str = JSON.stringify;
+const enc = (s: string): Buffer => Buffer.from(s, 'latin1');
 
-function anyValue(v: AttributeValue): string {
+const B_STRING = enc('{"stringValue":');
+const B_INT = enc('{"intValue":"');
+const B_DOUBLE = enc('{"doubleValue":');
+const B_TRUE = enc('{"boolValue":true}');
+const B_FALSE = enc('{"boolValue":false}');
+const B_ARRAY = enc('{"arrayValue":{"values":[');
+const B_ARRAY_END = enc(']}}');
+const B_SPAN_TRACE = enc('{"traceId":"');
+const B_SPAN_SPAN = enc('","spanId":"');
+const B_TRACESTATE = enc(',"traceState":');
+const B_PARENT = enc(',"parentSpanId":"');
+const B_FLAGS = enc(',"flags":');
+const B_NAME = enc(',"name":');
+const B_KIND = enc(',"kind":');
+const B_START = enc(',"startTimeUnixNano":"');
+const B_END = enc('","endTimeUnixNano":"');
+const B_ATTRS = enc('","attributes":[');
+const B_STATUS = enc('],"status":{');
+const B_STATUS_MSG = enc('"message":');
+const B_STATUS_CODE = enc('"code":');
+const B_REQ = enc('{"resourceSpans":[');
+const B_RES = enc('{"resource":{"attributes":[');
+const B_SCOPE_SPANS = enc(']},"scopeSpans":[');
+const B_SCOPE = enc('{"scope":{"name":');
+const B_SCOPE_VERSION = enc(',"version":');
+const B_SPANS = enc('},"spans":[');
+const B_CLOSE_LIST_OBJ = enc(']}');
+const B_REQ_END = enc(']}');
+
+/**
+ * Per attribute key: its `{"key":"<k>","value":` prefix, encoded once, and the whole encoded KeyValue
+ * for the first values seen of it (method, scheme, status code, protocol...: low-cardinality values
+ * are then a single copy). Both caches are bounded.
+ */
+interface KeyEncoding {
+  readonly prefix: Buffer;
+  readonly values: Map<string | number | boolean, Buffer>;
+}
+const keyCache = new Map<string, KeyEncoding>();
+const KEY_CACHE_MAX = 4096;
+const VALUES_PER_KEY_MAX = 64;
+const CACHED_STRING_MAX = 64;
+
+function keyEncoding(k: string): KeyEncoding {
+  let e = keyCache.get(k);
+  if (e === undefined) {
+    e = { prefix: Buffer.from(`{"key":${JSON.stringify(k)},"value":`, 'utf8'), values: new Map() };
+    if (keyCache.size < KEY_CACHE_MAX) keyCache.set(k, e);
+  }
+  return e;
+}
+
+/** Short strings are copied with a JS loop: cheaper than a native call for a few bytes. */
+function writeAscii(sink: ByteSink, s: string): void {
+  const n = s.length;
+  if (n > 48) {
+    writeLatin1(sink, s);
+    return;
+  }
+  sink.ensure(n);
+  const b = sink.buf;
+  let p = sink.pos;
+  for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);
+  sink.pos = p;
+}
+
+/** A JSON string literal: printable ASCII is copied as-is, anything else goes through JSON.stringify. */
+function writeJsonString(sink: ByteSink, s: string): void {
+  const n = s.length;
+  if (n <= 256) {
+    sink.ensure(n + 2);
+    const b = sink.buf;
+    const start = sink.pos;
+    let p = start;
+    b[p++] = 0x22;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) break;
+      b[p++] = c;
+    }
+    if (i === n) {
+      b[p++] = 0x22;
+      sink.pos = p;
+      return;
+    }
+    sink.pos = start;
+  }
+  writeUtf8(sink, JSON.stringify(s));
+}
+
+function writeByte(sink: ByteSink, c: number): void {
+  sink.ensure(1);
+  sink.buf[sink.pos++] = c;
+}
+
+const digits = new Uint8Array(24);
+
+/** A non-negative safe integer in decimal, without making a string. */
+function writeUint(sink: ByteSink, v: number): void {
+  if (v < 10) {
+    writeByte(sink, 0x30 + v);
+    return;
+  }
+  let n = 0;
+  while (v > 0) {
+    const q = Math.floor(v / 10);
+    digits[n++] = 0x30 + (v - q * 10);
+    v = q;
+  }
+  sink.ensure(n);
+  const b = sink.buf;
+  let p = sink.pos;
+  while (n > 0) b[p++] = digits[--n];
+  sink.pos = p;
+}
+
+function writeInt(sink: ByteSink, v: number): void {
+  if (v >= 0 && v <= Number.MAX_SAFE_INTEGER) writeUint(sink, v);
+  else writeLatin1(sink, String(v));
+}
+
+function writeAnyValue(sink: ByteSink, v: AttributeValue): void {
   switch (typeof v) {
     case 'string':
-      return `{"stringValue":${str(v)}}`;
+      writeBytes(sink, B_STRING);
+      writeJsonString(sink, v);
+      writeByte(sink, 0x7d);
+      return;
     case 'boolean':
-      return v ? '{"boolValue":true}' : '{"boolValue":false}';
+      writeBytes(sink, v ? B_TRUE : B_FALSE);
+      return;
     case 'number':
-      return Number.isInteger(v) ? `{"intValue":"${v}"}` : Number.isFinite(v) ? `{"doubleValue":${v}}` : `{"stringValue":"${v}"}`;
+      if (Number.isInteger(v)) {
+        writeBytes(sink, B_INT);
+        writeInt(sink, v);
+        writeAscii(sink, '"}');
+      } else if (Number.isFinite(v)) {
+        writeBytes(sink, B_DOUBLE);
+        writeLatin1(sink, String(v));
+        writeByte(sink, 0x7d);
+      } else {
+        // NaN/Infinity have no JSON number form: the OTLP JSON mapping writes them as strings.
+        writeBytes(sink, B_DOUBLE);
+        writeLatin1(sink, `"${v}"}`);
+      }
+      return;
     default: {
       const arr = v as readonly (string | number)[];
-      let s = '{"arrayValue":{"values":[';
+      writeBytes(sink, B_ARRAY);
       for (let i = 0; i < arr.length; i++) {
-        if (i > 0) s += ',';
-        s += anyValue(arr[i]);
+        if (i > 0) writeByte(sink, 0x2c);
+        writeAnyValue(sink, arr[i]);
       }
-      return s + ']}}';
+      writeBytes(sink, B_ARRAY_END);
     }
   }
 }
 
-export function encodeAttributes(attrs: Attributes): string {
-  let s = '[';
+function writeAttributes(sink: ByteSink, attrs: Attributes): void {
   let first = true;
   for (const k in attrs) {
     const v = attrs[k];
     if (v === undefined) continue;
-    if (!first) s += ',';
+    if (!first) writeByte(sink, 0x2c);
     first = false;
-    s += `{"key":${str(k)},"value":${anyValue(v)}}`;
+    const e = keyEncoding(k);
+    const cacheable = typeof v === 'number' || typeof v === 'boolean' || (typeof v === 'string' && v.length <= CACHED_STRING_MAX);
+    if (cacheable) {
+      const hit = e.values.get(v as string | number | boolean);
+      if (hit !== undefined) {
+        writeBytes(sink, hit);
+        continue;
+      }
+    }
+    const start = sink.pos;
+    writeBytes(sink, e.prefix);
+    writeAnyValue(sink, v);
+    writeByte(sink, 0x7d);
+    // The sink may have flushed or moved while writing: cache only when the bytes are still there.
+    if (cacheable && e.values.size < VALUES_PER_KEY_MAX && sink.pos > start) {
+      e.values.set(v as string | number | boolean, Buffer.from(sink.buf.subarray(start, sink.pos)));
+    }
   }
-  return s + ']';
 }
 
-export function encodeSpan(sp: SpanData): string {
-  let s = `{"traceId":"${sp.traceId}","spanId":"${sp.spanId}"`;
-  if (sp.traceState !== '') s += `,"traceState":${str(sp.traceState)}`;
-  if (sp.parentSpanId !== '') s += `,"parentSpanId":"${sp.parentSpanId}"`;
-  if (sp.flags !== 0) s += `,"flags":${sp.flags}`;
-  s += `,"name":${str(sp.name)},"kind":${sp.kind}`;
-  s += `,"startTimeUnixNano":"${hrTimeToUnixNanoString(sp.startTime)}","endTimeUnixNano":"${hrTimeToUnixNanoString(sp.endTime)}"`;
-  s += `,"attributes":${encodeAttributes(sp.attributes)}`;
-  s += ',"status":{';
-  if (sp.status.message !== '') s += `"message":${str(sp.status.message)}`;
-  if (sp.status.code !== 0) s += `${sp.status.message !== '' ? ',' : ''}"code":${sp.status.code}`;
-  return s + '}}';
+/** Decimal ns since the epoch, without building a BigInt or a string. */
+function writeUnixNano(sink: ByteSink, t: HrTime): void {
+  if (t[0] !== 0) {
+    writeUint(sink, t[0]);
+    // nine digits, zero-padded
+    sink.ensure(9);
+    const b = sink.buf;
+    let v = t[1];
+    for (let i = sink.pos + 8; i >= sink.pos; i--) {
+      const q = Math.floor(v / 10);
+      b[i] = 0x30 + (v - q * 10);
+      v = q;
+    }
+    sink.pos += 9;
+  } else {
+    writeUint(sink, t[1]);
+  }
+}
+
+function writeSpan(sink: ByteSink, sp: SpanData): void {
+  writeBytes(sink, B_SPAN_TRACE);
+  writeAscii(sink, sp.traceId);
+  writeBytes(sink, B_SPAN_SPAN);
+  writeAscii(sink, sp.spanId);
+  writeByte(sink, 0x22);
+  if (sp.traceState !== '') {
+    writeBytes(sink, B_TRACESTATE);
+    writeJsonString(sink, sp.traceState);
+  }
+  if (sp.parentSpanId !== '') {
+    writeBytes(sink, B_PARENT);
+    writeAscii(sink, sp.parentSpanId);
+    writeByte(sink, 0x22);
+  }
+  if (sp.flags !== 0) {
+    writeBytes(sink, B_FLAGS);
+    writeUint(sink, sp.flags);
+  }
+  writeBytes(sink, B_NAME);
+  writeJsonString(sink, sp.name);
+  writeBytes(sink, B_KIND);
+  writeUint(sink, sp.kind);
+  writeBytes(sink, B_START);
+  writeUnixNano(sink, sp.startTime);
+  writeBytes(sink, B_END);
+  writeUnixNano(sink, sp.endTime);
+  writeBytes(sink, B_ATTRS);
+  writeAttributes(sink, sp.attributes);
+  writeBytes(sink, B_STATUS);
+  const hasMsg = sp.status.message !== '';
+  if (hasMsg) {
+    writeBytes(sink, B_STATUS_MSG);
+    writeJsonString(sink, sp.status.message);
+  }
+  if (sp.status.code !== 0) {
+    if (hasMsg) writeByte(sink, 0x2c);
+    writeBytes(sink, B_STATUS_CODE);
+    writeUint(sink, sp.status.code);
+  }
+  writeAscii(sink, '}}');
 }
 
 /**
- * One `ExportTraceServiceRequest` as a single JSON line (no trailing newline), grouping spans by
- * resource object identity and then by scope identity, in first-seen order.
+ * Writes one `ExportTraceServiceRequest` as a single JSON line (no trailing newline), grouping spans
+ * by resource object identity and then by scope identity, in first-seen order.
  */
-export function encodeTraceRequest(spans: readonly SpanData[]): string {
+export function writeTraceRequest(sink: ByteSink, spans: readonly SpanData[]): void {
   const byResource = new Map<Resource, Map<SpanData['scope'], SpanData[]>>();
   for (const sp of spans) {
     let scopes = byResource.get(sp.resource);
@@ -76,24 +280,46 @@ export function encodeTraceRequest(spans: readonly SpanData[]): string {
     }
     list.push(sp);
   }
-  let out = '{"resourceSpans":[';
+  writeBytes(sink, B_REQ);
   let firstR = true;
   for (const [resource, scopes] of byResource) {
-    if (!firstR) out += ',';
+    if (!firstR) writeByte(sink, 0x2c);
     firstR = false;
-    out += `{"resource":{"attributes":${encodeAttributes(resource.attributes)}},"scopeSpans":[`;
+    writeBytes(sink, B_RES);
+    writeAttributes(sink, resource.attributes);
+    writeBytes(sink, B_SCOPE_SPANS);
     let firstS = true;
     for (const [scope, list] of scopes) {
-      if (!firstS) out += ',';
+      if (!firstS) writeByte(sink, 0x2c);
       firstS = false;
-      out += `{"scope":{"name":${str(scope.name)},"version":${str(scope.version)}},"spans":[`;
+      writeBytes(sink, B_SCOPE);
+      writeJsonString(sink, scope.name);
+      writeBytes(sink, B_SCOPE_VERSION);
+      writeJsonString(sink, scope.version);
+      writeBytes(sink, B_SPANS);
       for (let i = 0; i < list.length; i++) {
-        if (i > 0) out += ',';
-        out += encodeSpan(list[i]);
+        if (i > 0) writeByte(sink, 0x2c);
+        writeSpan(sink, list[i]);
       }
-      out += ']}';
+      writeBytes(sink, B_CLOSE_LIST_OBJ);
     }
-    out += ']}';
+    writeBytes(sink, B_CLOSE_LIST_OBJ);
   }
-  return out + ']}';
+  writeBytes(sink, B_REQ_END);
+}
+
+/** The same request as a string (tests, small outputs). */
+export function encodeTraceRequest(spans: readonly SpanData[]): string {
+  const sink = new MemorySink();
+  writeTraceRequest(sink, spans);
+  return sink.toString();
+}
+
+/** Attributes as an OTLP/JSON KeyValue list string (tests, small outputs). */
+export function encodeAttributes(attrs: Attributes): string {
+  const sink = new MemorySink();
+  writeByte(sink, 0x5b);
+  writeAttributes(sink, attrs);
+  writeByte(sink, 0x5d);
+  return sink.toString();
 }

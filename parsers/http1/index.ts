@@ -16,6 +16,7 @@ import {
   PROBE_RESPONSE,
   SESSION_FIFO,
 } from '../../core/l7/types.js';
+import { latin1 } from '../../core/l7/bytes.js';
 import { TraceContextCollector } from '../../core/trace/propagation-impl.js';
 import { SPAN_KIND_CLIENT, SPAN_KIND_SERVER } from '../../core/trace/span.js';
 
@@ -78,11 +79,6 @@ function isTokenChar(c: number): boolean {
   );
 }
 
-function latin1(buf: Uint8Array, start: number, end: number): string {
-  let s = '';
-  for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]);
-  return s;
-}
 
 function trimmedLatin1(buf: Uint8Array, start: number, end: number): string {
   while (start < end && (buf[start] === SP || buf[start] === HT)) start++;
@@ -102,13 +98,7 @@ function eqLower(buf: Uint8Array, start: number, end: number, name: string): boo
 }
 
 function lowerName(buf: Uint8Array, start: number, end: number): string {
-  let s = '';
-  for (let i = start; i < end; i++) {
-    let c = buf[i];
-    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
-    s += String.fromCharCode(c);
-  }
-  return s;
+  return latin1(buf, start, end).toLowerCase();
 }
 
 /** Index of the first LF in [from, end), or -1. */

@@ -1,0 +1,12 @@
+/**
+ * Byte helpers shared by parsers: decoding views to strings without per-byte string building.
+ */
+const latin1Slice = Buffer.prototype.latin1Slice as (this: Uint8Array, start: number, end: number) => string;
+
+/**
+ * buf[start..end) as a latin1 string (one native call; works on any Uint8Array). HTTP/1 header
+ * values are ISO-8859-1 by definition (RFC 9110 5.5); for ASCII it is the identity.
+ */
+export function latin1(buf: Uint8Array, start: number, end: number): string {
+  return end > start ? latin1Slice.call(buf, start, end) : '';
+}
