@@ -199,23 +199,45 @@ function writeAttributes(sink: ByteSink, attrs: Attributes): void {
   }
 }
 
+/** "00".."99" as byte pairs. */
+const PAIRS = new Uint8Array(200);
+for (let i = 0; i < 100; i++) {
+  PAIRS[i * 2] = 0x30 + Math.floor(i / 10);
+  PAIRS[i * 2 + 1] = 0x30 + (i % 10);
+}
+
+/** The seconds part of the last time written: consecutive spans almost always share it. */
+let lastSec = -1;
+let lastSecBytes: Buffer = Buffer.alloc(0);
+
 /** Decimal ns since the epoch, without building a BigInt or a string. */
 function writeUnixNano(sink: ByteSink, t: HrTime): void {
-  if (t[0] !== 0) {
-    writeUint(sink, t[0]);
-    // nine digits, zero-padded
-    sink.ensure(9);
-    const b = sink.buf;
-    let v = t[1];
-    for (let i = sink.pos + 8; i >= sink.pos; i--) {
-      const q = Math.floor(v / 10);
-      b[i] = 0x30 + (v - q * 10);
-      v = q;
-    }
-    sink.pos += 9;
-  } else {
+  const sec = t[0];
+  if (sec === 0) {
     writeUint(sink, t[1]);
+    return;
   }
+  if (sec !== lastSec) {
+    lastSec = sec;
+    lastSecBytes = Buffer.from(String(sec), 'latin1');
+  }
+  const sb = lastSecBytes;
+  sink.ensure(sb.length + 9);
+  const b = sink.buf;
+  let p = sink.pos;
+  for (let i = 0; i < sb.length; i++) b[p++] = sb[i];
+  // nine digits, zero-padded: 1 + 4 pairs
+  let v = t[1] | 0;
+  const d8 = (v / 100000000) | 0;
+  b[p++] = 0x30 + d8;
+  v -= d8 * 100000000;
+  for (let div = 1000000; div >= 1; div /= 100) {
+    const pair = (v / div) | 0;
+    v -= pair * div;
+    b[p++] = PAIRS[pair * 2];
+    b[p++] = PAIRS[pair * 2 + 1];
+  }
+  sink.pos = p;
 }
 
 function writeSpan(sink: ByteSink, sp: SpanData): void {

@@ -29,7 +29,7 @@ export function writeUtf8(sink: ByteSink, s: string): void {
 
 /** Writes pre-encoded bytes. */
 export function writeBytes(sink: ByteSink, b: Uint8Array): void {
-  sink.ensure(b.length);
+  if (sink.pos + b.length > sink.buf.length) sink.ensure(b.length);
   sink.buf.set(b, sink.pos);
   sink.pos += b.length;
 }

@@ -57,6 +57,8 @@ const spans: SpanData[] = [
     attributes: { 'error.type': '500' },
   }),
   span({ spanId: '1111111111111111', resource: resA, startTime: [0, 5], endTime: [0, 999999999] }),
+  span({ spanId: '2222222222222222', resource: resA, startTime: [1590632942, 5], endTime: [1590632943, 999999999] }),
+  span({ spanId: '3333333333333333', resource: resA, startTime: [1590632943, 100000000], endTime: [1590632943, 10] }),
 ];
 
 function toReadable(sp: SpanData) {
