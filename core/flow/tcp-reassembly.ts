@@ -10,6 +10,12 @@
  * - the buffered out-of-order bytes or pieces exceed the per-direction caps or the global cap,
  * - the flow ends (RST, idle, eviction, end of capture, or after a FIN whose hole was never filled).
  * A segment cut by the snap length delivers its present bytes, then its missing tail as a gap.
+ *
+ * Times: each buffered piece and a seen FIN keep their capture time. Bytes that become deliverable
+ * because a late segment filled the hole before them carry the filling segment's time (they were
+ * available in order only then); bytes delivered after a declared gap carry their own capture time,
+ * and the gap itself the time of the first piece (or FIN) after the hole. Every time delivered
+ * (onData, onGap, onFin) is clamped so that the times of one direction never decrease.
  */
 import type { DecodedPacket } from '../decode/types.js';
 import type { Flow, FlowLimits, FlowStats, StreamConsumer } from './types.js';
@@ -26,13 +32,15 @@ export function seqAdd(a: number, n: number): number {
 
 /**
  * One buffered out-of-order piece covering `[seq, seq + len)`. `data` holds a copy of the bytes, or
- * is null when the bytes are known to be lost (the tail of a snap-length-truncated segment).
+ * is null when the bytes are known to be lost (the tail of a snap-length-truncated segment). `ts` is
+ * the capture time of the segment the piece came from.
  */
 export class OooPiece {
   constructor(
     readonly seq: number,
     readonly len: number,
     readonly data: Uint8Array | null,
+    readonly ts: number,
   ) {}
 }
 
@@ -54,10 +62,25 @@ export class TcpDirection {
   finSeen = false;
   finSeq = 0;
   finDelivered = false;
+  /** Capture time of the FIN (meaningful once `finSeen`). */
+  finTs = 0;
+  /** Latest time passed to the consumer for this direction (times delivered never decrease). */
+  lastTs = -Infinity;
   /** Out-of-order pieces, sorted by seq, disjoint, all after `nextSeq` (null until first needed). */
   pieces: OooPiece[] | null = null;
   /** Bytes held in `pieces` (copies). */
   oooBytes = 0;
+}
+
+/**
+ * The time to deliver something of `d` with, given its own time `ts`: `ts`, but no earlier than the
+ * last time delivered for `d`. Records the result as the last time delivered.
+ */
+function stamp(d: TcpDirection, ts: number): number {
+  const last = d.lastTs;
+  if (ts < last) return last;
+  d.lastTs = ts;
+  return ts;
 }
 
 /**
@@ -89,7 +112,8 @@ export class TcpReassembler {
   /**
    * `pkt`, sent by the peer of `d`, acknowledges `pkt.ack` (bytes of `d`'s stream before it were
    * received). Sets the start of `d`'s stream if nothing of it was seen yet; declares holes the ACK
-   * proves lost. (Takes the packet rather than numbers so no number is boxed per call.)
+   * proves lost (stamped with the capture times of what follows them, not the ACK's). (Takes the
+   * packet rather than numbers so no number is boxed per call.)
    */
   ack(flow: Flow, d: TcpDirection, fromA: boolean, pkt: DecodedPacket): void {
     const ack = pkt.ack >>> 0;
@@ -102,7 +126,7 @@ export class TcpReassembler {
       d.startSeq = d.nextSeq = ack;
       return;
     }
-    if (seqDiff(d.acked, d.nextSeq) > 0) this.resolveAcked(flow, d, fromA, pkt.ts);
+    if (seqDiff(d.acked, d.nextSeq) > 0) this.resolveAcked(flow, d, fromA);
   }
 
   /**
@@ -139,26 +163,28 @@ export class TcpReassembler {
         return;
       }
       if (trim > 0) this.old(d, seq, trim);
+      // From here on everything delivered for this segment (and the buffered pieces it releases,
+      // which became available in order only now) is stamped no earlier than this packet.
+      const ts = stamp(d, pkt.ts);
       if (trim < present) {
-        this.consumer.onData(flow, fromA, pkt.buf, pkt.payloadOffset + trim, present - trim, pkt.ts);
+        this.consumer.onData(flow, fromA, pkt.buf, pkt.payloadOffset + trim, present - trim, ts);
       }
       d.nextSeq = seqAdd(seq, wireLen);
       const missing = wireLen - (trim > present ? trim : present);
-      if (missing > 0) this.gap(flow, fromA, missing, pkt.ts);
+      if (missing > 0) this.gap(flow, fromA, missing, ts);
       const pieces = d.pieces;
-      if (pieces !== null && pieces.length > 0) this.drain(flow, d, fromA, pkt.ts);
-      if (d.finSeen && !d.finDelivered && d.nextSeq === d.finSeq) this.deliverFin(flow, d, fromA, pkt.ts);
+      if (pieces !== null && pieces.length > 0) this.drain(flow, d, fromA);
+      if (d.finSeen && !d.finDelivered && d.nextSeq === d.finSeq) this.deliverFin(flow, d, fromA);
       return;
     }
-    this.buffer(d, rel, wireLen, present, pkt.buf, pkt.payloadOffset);
-    const ts = pkt.ts;
-    if (d.ackKnown && seqDiff(d.acked, d.nextSeq) > 0) this.resolveAcked(flow, d, fromA, ts);
-    this.enforceCaps(flow, d, fromA, ts);
+    this.buffer(d, rel, wireLen, present, pkt.buf, pkt.payloadOffset, pkt.ts);
+    if (d.ackKnown && seqDiff(d.acked, d.nextSeq) > 0) this.resolveAcked(flow, d, fromA);
+    this.enforceCaps(flow, d, fromA);
   }
 
   /**
-   * A FIN from `d`'s side at `finSeq` (the sequence number after its last data byte). onFin is
-   * called once every byte before it was delivered or declared lost.
+   * A FIN from `d`'s side at `finSeq` (the sequence number after its last data byte), captured at
+   * `ts`. onFin is called once every byte before it was delivered or declared lost.
    */
   fin(flow: Flow, d: TcpDirection, fromA: boolean, finSeq: number, ts: number): void {
     if (d.finSeen) {
@@ -176,6 +202,7 @@ export class TcpReassembler {
     }
     d.finSeen = true;
     d.finSeq = finSeq;
+    d.finTs = ts;
     // Drop buffered bytes beyond the FIN.
     const pieces = d.pieces;
     if (pieces !== null && pieces.length > 0) {
@@ -192,33 +219,34 @@ export class TcpReassembler {
         } else {
           const keep = limit - start;
           const data = p.data === null ? null : p.data.subarray(0, keep);
-          const cut = new OooPiece(p.seq, keep, data);
+          const cut = new OooPiece(p.seq, keep, data, p.ts);
           pieces[i] = cut;
           this.hold(d, cut);
         }
       }
       if (dropped) this.anomaly('tcp_data_after_fin');
     }
-    if (d.nextSeq === finSeq) this.deliverFin(flow, d, fromA, ts);
-    else if (d.ackKnown && seqDiff(d.acked, d.nextSeq) > 0) this.resolveAcked(flow, d, fromA, ts);
+    if (d.nextSeq === finSeq) this.deliverFin(flow, d, fromA);
+    else if (d.ackKnown && seqDiff(d.acked, d.nextSeq) > 0) this.resolveAcked(flow, d, fromA);
   }
 
   /**
    * Ends `d`'s stream for good (the flow is ending): every remaining hole becomes a gap, buffered
-   * bytes are delivered, and a FIN that was seen is delivered after the bytes before it.
+   * bytes are delivered, and a FIN that was seen is delivered after the bytes before it. All of them
+   * carry their own capture times (clamped to be non-decreasing), not `_ts`, the time the flow ended.
    */
-  flush(flow: Flow, d: TcpDirection, fromA: boolean, ts: number): void {
+  flush(flow: Flow, d: TcpDirection, fromA: boolean, _ts: number): void {
     const pieces = d.pieces;
     if (pieces !== null) {
-      while (pieces.length > 0) this.declareFirstHole(flow, d, fromA, ts);
+      while (pieces.length > 0) this.declareFirstHole(flow, d, fromA);
     }
     if (d.finSeen && !d.finDelivered) {
       const hole = seqDiff(d.finSeq, d.nextSeq);
       if (hole > 0) {
-        this.gap(flow, fromA, hole, ts);
+        this.gap(flow, fromA, hole, stamp(d, d.finTs));
         d.nextSeq = d.finSeq;
       }
-      this.deliverFin(flow, d, fromA, ts);
+      this.deliverFin(flow, d, fromA);
     }
   }
 
@@ -236,10 +264,18 @@ export class TcpReassembler {
   }
 
   /**
-   * Stores the uncovered parts of a segment starting `rel` (> 0) bytes after nextSeq. Parts already
-   * buffered are counted as duplicates.
+   * Stores the uncovered parts of a segment captured at `ts`, starting `rel` (> 0) bytes after
+   * nextSeq. Parts already buffered are counted as duplicates.
    */
-  private buffer(d: TcpDirection, rel: number, wireLen: number, present: number, buf: Uint8Array, off: number): void {
+  private buffer(
+    d: TcpDirection,
+    rel: number,
+    wireLen: number,
+    present: number,
+    buf: Uint8Array,
+    off: number,
+    ts: number,
+  ): void {
     let pieces = d.pieces;
     if (pieces === null) pieces = d.pieces = [];
     const base = d.nextSeq;
@@ -276,7 +312,7 @@ export class TcpReassembler {
       if (cur < presentEnd) {
         const pe = stop < presentEnd ? stop : presentEnd;
         const start = off + (cur - rel);
-        const piece = new OooPiece(seqAdd(base, cur), pe - cur, buf.slice(start, start + (pe - cur)));
+        const piece = new OooPiece(seqAdd(base, cur), pe - cur, buf.slice(start, start + (pe - cur)), ts);
         pieces.splice(i, 0, piece);
         this.hold(d, piece);
         i++;
@@ -285,7 +321,7 @@ export class TcpReassembler {
         added = true;
       }
       if (cur < stop) {
-        const piece = new OooPiece(seqAdd(base, cur), stop - cur, null);
+        const piece = new OooPiece(seqAdd(base, cur), stop - cur, null, ts);
         pieces.splice(i, 0, piece);
         i++;
         n++;
@@ -296,8 +332,11 @@ export class TcpReassembler {
     if (added) this.stats.outOfOrderSegments++;
   }
 
-  /** Delivers buffered pieces that now start at or before nextSeq. */
-  private drain(flow: Flow, d: TcpDirection, fromA: boolean, ts: number): void {
+  /**
+   * Delivers buffered pieces that now start at or before nextSeq, each stamped with its capture time
+   * but no earlier than the last time delivered (after a filled hole: the filling segment's time).
+   */
+  private drain(flow: Flow, d: TcpDirection, fromA: boolean): void {
     const pieces = d.pieces!;
     let k = 0;
     while (k < pieces.length) {
@@ -311,6 +350,7 @@ export class TcpReassembler {
         if (p.data !== null) this.stats.duplicateBytes += p.len;
         continue;
       }
+      const ts = stamp(d, p.ts);
       if (p.data !== null) {
         this.stats.duplicateBytes += over;
         this.consumer.onData(flow, fromA, p.data, over, p.len - over, ts);
@@ -322,8 +362,11 @@ export class TcpReassembler {
     if (k > 0) pieces.splice(0, k);
   }
 
-  /** The peer acknowledged beyond nextSeq: holes below the ACK (and before the FIN) are lost. */
-  private resolveAcked(flow: Flow, d: TcpDirection, fromA: boolean, ts: number): void {
+  /**
+   * The peer acknowledged beyond nextSeq: holes below the ACK (and before the FIN) are lost. Each gap
+   * carries the capture time of the first piece (or the FIN) after it.
+   */
+  private resolveAcked(flow: Flow, d: TcpDirection, fromA: boolean): void {
     let limit = d.acked;
     if (d.finSeen && seqDiff(limit, d.finSeq) > 0) limit = d.finSeq;
     const pieces = d.pieces;
@@ -333,11 +376,11 @@ export class TcpReassembler {
       if (pieces !== null && pieces.length > 0) {
         const r = seqDiff(pieces[0].seq, d.nextSeq);
         const hole = r < want ? r : want;
-        this.gap(flow, fromA, hole, ts);
+        this.gap(flow, fromA, hole, stamp(d, pieces[0].ts));
         d.nextSeq = seqAdd(d.nextSeq, hole);
-        this.drain(flow, d, fromA, ts);
+        this.drain(flow, d, fromA);
       } else if (d.finSeen) {
-        this.gap(flow, fromA, want, ts);
+        this.gap(flow, fromA, want, stamp(d, d.finTs));
         d.nextSeq = limit;
         break;
       } else {
@@ -345,11 +388,11 @@ export class TcpReassembler {
         break;
       }
     }
-    if (d.finSeen && !d.finDelivered && d.nextSeq === d.finSeq) this.deliverFin(flow, d, fromA, ts);
+    if (d.finSeen && !d.finDelivered && d.nextSeq === d.finSeq) this.deliverFin(flow, d, fromA);
   }
 
   /** Declares holes while `d` is over a cap. */
-  private enforceCaps(flow: Flow, d: TcpDirection, fromA: boolean, ts: number): void {
+  private enforceCaps(flow: Flow, d: TcpDirection, fromA: boolean): void {
     const pieces = d.pieces!;
     const lim = this.limits;
     while (pieces.length > 0) {
@@ -360,25 +403,32 @@ export class TcpReassembler {
       } else {
         break;
       }
-      this.declareFirstHole(flow, d, fromA, ts);
+      this.declareFirstHole(flow, d, fromA);
     }
-    if (d.finSeen && !d.finDelivered && d.nextSeq === d.finSeq) this.deliverFin(flow, d, fromA, ts);
+    if (d.finSeen && !d.finDelivered && d.nextSeq === d.finSeq) this.deliverFin(flow, d, fromA);
   }
 
-  /** Reports the hole before the first buffered piece as a gap and delivers what follows it. */
-  private declareFirstHole(flow: Flow, d: TcpDirection, fromA: boolean, ts: number): void {
+  /**
+   * Reports the hole before the first buffered piece as a gap (at the piece's capture time) and
+   * delivers what follows it.
+   */
+  private declareFirstHole(flow: Flow, d: TcpDirection, fromA: boolean): void {
     const first = d.pieces![0];
     const hole = seqDiff(first.seq, d.nextSeq);
     if (hole > 0) {
-      this.gap(flow, fromA, hole, ts);
+      this.gap(flow, fromA, hole, stamp(d, first.ts));
       d.nextSeq = first.seq;
     }
-    this.drain(flow, d, fromA, ts);
+    this.drain(flow, d, fromA);
   }
 
-  private deliverFin(flow: Flow, d: TcpDirection, fromA: boolean, ts: number): void {
+  /**
+   * Calls onFin at the FIN's capture time, but no earlier than the last time delivered (so, after a
+   * filled hole, at the filling segment's time).
+   */
+  private deliverFin(flow: Flow, d: TcpDirection, fromA: boolean): void {
     d.finDelivered = true;
-    this.consumer.onFin(flow, fromA, ts);
+    this.consumer.onFin(flow, fromA, stamp(d, d.finTs));
   }
 
   private gap(flow: Flow, fromA: boolean, n: number, ts: number): void {

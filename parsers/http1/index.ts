@@ -171,8 +171,8 @@ function startLineAt(buf: Uint8Array, p: number, end: number): number {
   const lf = findLF(buf, i + 1, Math.min(end, i + 1 + 8192));
   if (lf < 0) {
     if (end - i > 8192) return PROBE_NO;
-    // Target so far must be printable.
-    for (let k = i + 1; k < end; k++) if (buf[k] <= SP && buf[k] !== SP) return PROBE_NO;
+    // Target so far must be printable (a CR may end it: the LF is still to come).
+    for (let k = i + 1; k < end; k++) if (buf[k] < SP && !(buf[k] === CR && k === end - 1)) return PROBE_NO;
     return PROBE_NEED_MORE;
   }
   let lineEnd = lf;
@@ -198,8 +198,8 @@ class Direction {
   partial: L7Message | null = null;
   /** Messages of this direction may have been lost before the next one (after a gap). */
   lostBefore = false;
-  /** Bytes of resync scanning already done on the current offered bytes. */
-  resyncSkipped = 0;
+  /** In S_RESYNC: whether the first byte offered is at a line start (after a gap it may be). */
+  lineStart = false;
 }
 
 class Http1Session implements ParserSession {
@@ -231,6 +231,7 @@ class Http1Session implements ParserSession {
             this.ctx.anomaly(r === -2 ? 'http1_header_too_large' : 'http1_bad_start_line');
             d.state = S_RESYNC;
             d.lostBefore = true;
+            d.lineStart = false;
             p++;
             break;
           }
@@ -308,10 +309,19 @@ class Http1Session implements ParserSession {
           break;
         }
         case S_RESYNC: {
-          const found = this.resync(toServer, buf, p, end);
+          const found = this.resync(d, toServer, buf, p, end);
           if (found < 0) {
-            // Keep a short tail: a start line may begin in it.
-            return Math.max(p, end - PROBE_PREFIX_MAX) - offset;
+            // Keep the tail from the last line start near the end: a start line may begin there.
+            let keepFrom = end;
+            for (let j = end - 1; j >= p && j >= end - PROBE_PREFIX_MAX - 1; j--) {
+              if (buf[j] === LF) {
+                keepFrom = j + 1;
+                break;
+              }
+            }
+            // The next byte offered starts a line only if a kept tail does, or the last byte was LF.
+            d.lineStart = keepFrom < end || (end > p && buf[end - 1] === LF);
+            return keepFrom - offset;
           }
           p = found;
           d.state = S_START;
@@ -326,11 +336,11 @@ class Http1Session implements ParserSession {
   }
 
   /** Position of the next plausible start line for this direction at or after `p`, or -1. */
-  private resync(toServer: boolean, buf: Uint8Array, p: number, end: number): number {
+  private resync(d: Direction, toServer: boolean, buf: Uint8Array, p: number, end: number): number {
     const want = toServer ? PROBE_REQUEST : PROBE_RESPONSE;
     for (let i = p; i < end; i++) {
-      // Only at a line start (or the first byte after a gap, which may be one).
-      if (i !== p && buf[i - 1] !== LF) continue;
+      // Only at a line start (the first byte offered may be one: after a gap, or a kept tail).
+      if (i === p ? !d.lineStart : buf[i - 1] !== LF) continue;
       const r = startLineAt(buf, i, end);
       if (r === want) return i;
       if (r === PROBE_NEED_MORE && end - i <= PROBE_PREFIX_MAX) return -1;
@@ -344,6 +354,7 @@ class Http1Session implements ParserSession {
     this.finish(d, toServer);
     d.state = S_RESYNC;
     d.lostBefore = true;
+    d.lineStart = false;
     return consumed;
   }
 
@@ -421,6 +432,7 @@ class Http1Session implements ParserSession {
       info.incomplete = true;
       this.finish(d, true);
       d.state = S_RESYNC;
+      d.lineStart = true;
       return headBytes;
     }
     if (chunked) {
@@ -653,6 +665,7 @@ class Http1Session implements ParserSession {
     }
     d.state = S_RESYNC;
     d.lostBefore = true;
+    d.lineStart = true;
   }
 
   private emitPartial(d: Direction, toServer: boolean): void {
