@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { DecodedPacket } from '../../core/decode/types.js';
 import { FlowTable } from '../../core/flow/flow-table.js';
 import type { Flow, FlowLimits } from '../../core/flow/types.js';
-import { Recorder, TCP_ACK, TCP_FIN, TCP_SYN, scribble, tcp, udp, type Piece } from './flow-test-helpers.js';
+import { Recorder, TCP_ACK, TCP_FIN, TCP_SYN, scribble, tcp, udp, type Event, type Piece } from './flow-test-helpers.js';
 
 const C = { src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 80 };
 const S = { src: '10.0.0.2', dst: '10.0.0.1', sport: 80, dport: 40000 };
@@ -88,6 +88,16 @@ function concat(pieces: Piece[]): Uint8Array {
     return p.data;
   });
   return Buffer.concat(parts);
+}
+
+/** The times of one direction's data, gaps and FIN never decrease. */
+function expectNonDecreasingTimes(events: Event[], f: Flow, fromA: boolean): void {
+  let last = -Infinity;
+  for (const e of events) {
+    if (e.flow !== f || !('fromA' in e) || e.fromA !== fromA) continue;
+    expect(e.ts).toBeGreaterThanOrEqual(last);
+    last = e.ts;
+  }
 }
 
 /** Runs per property (FLOW_PROPERTY_RUNS=20000 for a longer soak). */
@@ -176,11 +186,33 @@ describe('TCP reassembly properties', () => {
           } else {
             pkts.unshift(tcp({ ...C, flags: TCP_ACK, seq: cBase, ack: sBase }), tcp({ ...S, flags: TCP_ACK, seq: sBase, ack: cBase }));
           }
+          // Packet i is captured at 1000 (i + 1). Remembered: when each byte of each direction was
+          // first captured; for each event, the capture time at which it was emitted and the time of
+          // the latest packet sent by each side by then.
+          const firstSeen = [new Array<number>(up.length).fill(Infinity), new Array<number>(down.length).fill(Infinity)];
+          const emittedAt: number[] = [];
+          const sideLatest: [number, number][] = [];
+          const latestOf: [number, number] = [-Infinity, -Infinity];
+          let now = 0;
           for (const p of pkts) {
+            p.ts = now += 1000;
+            const side = p.srcPort === C.sport ? 0 : 1;
+            latestOf[side] = now;
+            const seen = firstSeen[side];
+            const off = (p.seq - (side === 0 ? cBase : sBase)) >>> 0;
+            for (let k = 0; k < p.payloadLength; k++) if (seen[off + k] > now) seen[off + k] = now;
             table.process(p);
             scribble(p);
+            while (emittedAt.length < rec.events.length) {
+              emittedAt.push(now);
+              sideLatest.push([latestOf[0], latestOf[1]]);
+            }
           }
-          table.endAll('capture_end', 0);
+          table.endAll('capture_end', now + 1000);
+          while (emittedAt.length < rec.events.length) {
+            emittedAt.push(now + 1000);
+            sideLatest.push([latestOf[0], latestOf[1]]);
+          }
           const [f]: Flow[] = rec.flows();
           expect(rec.flows()).toHaveLength(1);
           expect(f.addrA).toBe(C.src);
@@ -190,6 +222,35 @@ describe('TCP reassembly properties', () => {
             expect(checkPieces(pieces, stream)).toBe(stream.length);
             gapBytes += pieces.reduce((n, p) => n + ('gap' in p ? p.gap : 0), 0);
             expect(rec.events.filter((e) => e.t === 'fin' && e.fromA === fromA)).toHaveLength(1);
+            // Times: non-decreasing and never later than when delivered. Data, gaps and the FIN are
+            // stamped no later than the previous event or the latest packet of their side (not at
+            // the time of the peer's ACK that declared a hole lost, nor at the end of the capture).
+            // A chunk is stamped no earlier than any of its bytes was captured, and no later than the
+            // previous event or the capture of the latest byte up to its end.
+            expectNonDecreasingTimes(rec.events, f, fromA);
+            const seen = firstSeen[fromA ? 0 : 1];
+            let at = 0;
+            let prev = -Infinity;
+            let scanned = 0;
+            let latest = -Infinity;
+            rec.events.forEach((e, i) => {
+              if (e.flow !== f || !('fromA' in e) || e.fromA !== fromA) return;
+              expect(e.ts).toBeLessThanOrEqual(emittedAt[i]);
+              expect(e.ts).toBeLessThanOrEqual(Math.max(prev, sideLatest[i][fromA ? 0 : 1]));
+              if (e.t === 'data') {
+                const end = at + e.bytes.length;
+                for (let k = at; k < end; k++) expect(seen[k]).toBeLessThanOrEqual(e.ts);
+                for (; scanned < end; scanned++) {
+                  const t = seen[scanned];
+                  if (t <= emittedAt[i] && t > latest) latest = t;
+                }
+                expect(e.ts).toBeLessThanOrEqual(Math.max(prev, latest));
+                at = end;
+              } else if (e.t === 'gap') {
+                at += e.length;
+              }
+              prev = e.ts;
+            });
           }
           expect(table.stats.gapBytes).toBe(gapBytes);
           expect(table.stats.flowsEnded).toBe(1);
@@ -243,6 +304,8 @@ describe('TCP reassembly properties', () => {
           expect(kinds.indexOf('end')).toBe(kinds.length - 1);
           for (const fromA of [true, false]) {
             expect(rec.events.filter((e) => e.flow === f && e.t === 'fin' && e.fromA === fromA).length).toBeLessThanOrEqual(1);
+            // Even when the capture clock goes back, a TCP direction's times never decrease.
+            if (f.transport === 'tcp') expectNonDecreasingTimes(rec.events, f, fromA);
           }
         }
       }),

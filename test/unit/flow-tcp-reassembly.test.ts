@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FlowTable } from '../../core/flow/flow-table.js';
-import type { FlowLimits } from '../../core/flow/types.js';
+import type { Flow, FlowLimits } from '../../core/flow/types.js';
 import { Recorder, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, scribble, tcp, type PacketSpec } from './flow-test-helpers.js';
 
 const C = { src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 80 };
@@ -361,5 +361,192 @@ describe('TCP reassembly', () => {
     expect(sideA).toEqual(['data', 'gap', 'data', 'gap', 'fin']);
     expect(rec.events.at(-1)).toMatchObject({ t: 'end', reason: 'capture_end', ts: 99 });
     expect(table.size).toBe(0);
+  });
+});
+
+/** One direction's data, gaps and FIN in delivery order: [kind, text or gap length, ts]. */
+function timeline(rec: Recorder, f: Flow, fromA: boolean): [string, string | number, number][] {
+  const dec = new TextDecoder();
+  const out: [string, string | number, number][] = [];
+  for (const e of rec.events) {
+    if (e.flow !== f || !('fromA' in e) || e.fromA !== fromA) continue;
+    if (e.t === 'data') out.push(['data', dec.decode(e.bytes), e.ts]);
+    else if (e.t === 'gap') out.push(['gap', e.length, e.ts]);
+    else out.push([e.t, '', e.ts]);
+  }
+  return out;
+}
+
+// `setup` stamps the n-th packet sent with ts = 1000 n: the handshake is at 1000..3000, the first
+// packet after it at 4000, and so on.
+describe('TCP reassembly times', () => {
+  it('delivers pieces released by a filled hole, and a FIN behind it, at the filling packet\'s time', () => {
+    const { rec, send } = setup();
+    handshake(send, 1000, 5000);
+    send(C, part(ALPHA, 1001, 0, 3)); // 4000
+    send(C, part(ALPHA, 1001, 6, 9)); // 5000, buffered
+    send(C, part(ALPHA, 1001, 9, 12)); // 6000, buffered
+    send(C, { flags: TCP_ACK | TCP_FIN, seq: 1001 + 12 }); // 7000, waits
+    send(C, part(ALPHA, 1001, 3, 6)); // 8000 fills the hole
+    const [f] = rec.flows();
+    expect(timeline(rec, f, true)).toEqual([
+      ['data', 'abc', 4000],
+      ['data', 'def', 8000],
+      ['data', 'ghi', 8000],
+      ['data', 'jkl', 8000],
+      ['fin', '', 8000],
+    ]);
+  });
+
+  it('delivers pieces after a hole the peer ACKed at their own capture times, not the ACK\'s', () => {
+    const { rec, send } = setup();
+    handshake(send, 1000, 5000);
+    send(C, part(ALPHA, 1001, 0, 10)); // 4000
+    send(C, part(ALPHA, 1001, 20, 23)); // 5000, buffered: [10, 20) never captured
+    send(C, part(ALPHA, 1001, 23, 26)); // 6000, buffered
+    send(S, { flags: TCP_ACK, seq: 5001, ack: 1001 + 26 }); // 7000: the hole is lost
+    const [f] = rec.flows();
+    expect(timeline(rec, f, true)).toEqual([
+      ['data', ALPHA.slice(0, 10), 4000],
+      ['gap', 10, 5000],
+      ['data', 'uvw', 5000],
+      ['data', 'xyz', 6000],
+    ]);
+    // Later in-order data carries its own time again.
+    send(C, part(DIGITS, 1001 + 26, 0, 10)); // 8000
+    expect(timeline(rec, f, true).at(-1)).toEqual(['data', DIGITS, 8000]);
+  });
+
+  it('keeps the times of one direction non-decreasing when pieces were captured out of time order', () => {
+    const { rec, send } = setup();
+    handshake(send, 1000, 5000);
+    send(C, part(ALPHA, 1001, 0, 5)); // 4000
+    send(C, part(ALPHA, 1001, 20, 26)); // 5000, buffered
+    send(C, part(ALPHA, 1001, 10, 20)); // 6000, buffered before the one of 5000: hole [5, 10)
+    send(S, { flags: TCP_ACK, seq: 5001, ack: 1001 + 26 }); // 7000
+    const [f] = rec.flows();
+    expect(timeline(rec, f, true)).toEqual([
+      ['data', 'abcde', 4000],
+      ['gap', 5, 6000], // the time of the first piece after the hole
+      ['data', ALPHA.slice(10, 20), 6000],
+      ['data', ALPHA.slice(20, 26), 6000], // captured at 5000, clamped
+    ]);
+  });
+
+  it('clamps a declared gap to the last time delivered', () => {
+    const { rec, send } = setup();
+    handshake(send, 1000, 5000);
+    send(C, part(ALPHA, 1001, 0, 5)); // 4000
+    send(C, part(ALPHA, 1001, 12, 15)); // 5000, buffered: hole [5, 12)
+    send(C, part(ALPHA, 1001, 5, 10)); // 6000, in order: [10, 12) still missing
+    send(S, { flags: TCP_ACK, seq: 5001, ack: 1001 + 15 }); // 7000
+    const [f] = rec.flows();
+    expect(timeline(rec, f, true)).toEqual([
+      ['data', 'abcde', 4000],
+      ['data', 'fghij', 6000],
+      ['gap', 2, 6000], // the piece after it was captured at 5000
+      ['data', 'mno', 6000],
+    ]);
+  });
+
+  it('stamps a partially ACKed hole with the time of the piece after it', () => {
+    const { rec, send } = setup();
+    handshake(send, 1000, 5000);
+    send(C, part(ALPHA, 1001, 0, 5)); // 4000
+    send(C, part(ALPHA, 1001, 20, 26)); // 5000, buffered: hole [5, 20)
+    send(S, { flags: TCP_ACK, seq: 5001, ack: 1001 + 12 }); // 6000: [5, 12) is lost
+    send(C, part(ALPHA, 1001, 12, 20)); // 7000 fills the rest
+    const [f] = rec.flows();
+    expect(timeline(rec, f, true)).toEqual([
+      ['data', 'abcde', 4000],
+      ['gap', 7, 5000],
+      ['data', ALPHA.slice(12, 20), 7000],
+      ['data', ALPHA.slice(20, 26), 7000],
+    ]);
+  });
+
+  it('uses the pieces\' capture times when a cap declares the hole', () => {
+    const { rec, send } = setup({ maxOutOfOrderBytesPerDirection: 25 });
+    handshake(send, 1000, 5000);
+    send(C, part(ALPHA, 1001, 0, 2)); // 4000
+    send(C, part(ALPHA, 1001, 10, 20)); // 5000
+    send(C, part(ALPHA, 1001, 20, 26)); // 6000
+    send(C, { flags: TCP_ACK, seq: 1001 + 26, data: DIGITS }); // 7000: over the cap
+    const [f] = rec.flows();
+    expect(timeline(rec, f, true)).toEqual([
+      ['data', 'ab', 4000],
+      ['gap', 8, 5000],
+      ['data', ALPHA.slice(10, 20), 5000],
+      ['data', ALPHA.slice(20, 26), 6000],
+      ['data', DIGITS, 7000],
+    ]);
+  });
+
+  it('stamps the lost tail of a truncated out-of-order segment with that segment\'s time', () => {
+    const { rec, send } = setup();
+    handshake(send, 1000, 5000);
+    send(C, { flags: TCP_ACK, seq: 1001 + 5, data: 'fghij', wire: 15 }); // 4000: [10, 20) cut off
+    send(C, part(ALPHA, 1001, 20, 23)); // 5000
+    send(S, { flags: TCP_ACK, seq: 5001, ack: 1001 + 23 }); // 6000: [0, 5) is lost
+    const [f] = rec.flows();
+    expect(timeline(rec, f, true)).toEqual([
+      ['gap', 5, 4000],
+      ['data', 'fghij', 4000],
+      ['gap', 10, 4000],
+      ['data', 'uvw', 5000],
+    ]);
+  });
+
+  it('stamps the hole before a FIN, and the FIN, with the FIN\'s time when the peer ACKs it', () => {
+    const { rec, send } = setup();
+    handshake(send, 1000, 5000);
+    send(C, part(ALPHA, 1001, 0, 5)); // 4000
+    send(C, { flags: TCP_ACK | TCP_FIN, seq: 1001 + 12 }); // 5000: [5, 12) lost
+    send(S, { flags: TCP_ACK, seq: 5001, ack: 1001 + 13 }); // 6000
+    const [f] = rec.flows();
+    expect(timeline(rec, f, true)).toEqual([
+      ['data', 'abcde', 4000],
+      ['gap', 7, 5000],
+      ['fin', '', 5000],
+    ]);
+  });
+
+  it('flushes buffered pieces, holes and a FIN at their capture times, not the end of the capture', () => {
+    const { rec, send, table } = setup();
+    handshake(send, 1000, 5000);
+    send(C, part(ALPHA, 1001, 0, 2)); // 4000
+    send(C, part(ALPHA, 1001, 4, 6)); // 5000
+    send(C, { flags: TCP_ACK | TCP_FIN, seq: 1001 + 8 }); // 6000
+    send(S, part(DIGITS, 5001, 3, 5)); // 7000
+    table.endAll('capture_end', 99000);
+    const [f] = rec.flows();
+    expect(timeline(rec, f, true)).toEqual([
+      ['data', 'ab', 4000],
+      ['gap', 2, 5000],
+      ['data', 'ef', 5000],
+      ['gap', 2, 6000],
+      ['fin', '', 6000],
+    ]);
+    expect(timeline(rec, f, false)).toEqual([
+      ['gap', 3, 7000],
+      ['data', '34', 7000],
+    ]);
+    expect(rec.events.at(-1)).toMatchObject({ t: 'end', ts: 99000 });
+  });
+
+  it('never delivers an earlier time than before, even for in-order data captured out of time order', () => {
+    const { rec, send } = setup();
+    handshake(send, 1000, 5000);
+    send(C, { ...part(ALPHA, 1001, 0, 3), ts: 9000 });
+    send(C, { ...part(ALPHA, 1001, 3, 6), ts: 8500 }); // the capture clock went back
+    send(C, { flags: TCP_ACK | TCP_FIN, seq: 1001 + 6, ts: 8700 });
+    send(S, { ...part(DIGITS, 5001, 0, 3), ts: 8800 }); // the other direction is independent
+    const [f] = rec.flows();
+    expect(timeline(rec, f, true)).toEqual([
+      ['data', 'abc', 9000],
+      ['data', 'def', 9000],
+      ['fin', '', 9000],
+    ]);
+    expect(timeline(rec, f, false)).toEqual([['data', '012', 8800]]);
   });
 });
