@@ -11,19 +11,16 @@
  * Set SPANWIRE_E2E_KEEP=1 to keep the temp dir (config, logs, capture, spans); it is kept on failure too.
  */
 import { describe, it, expect, beforeAll, afterAll, onTestFailed } from 'vitest';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { IS_ROOT, ROOT, SPANWIRE, freePort, run, sleep, waitExit, waitListening, which } from '../helpers/e2e.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const SPANWIRE = join(ROOT, 'bin', 'spanwire.js');
 const NGINX = '/usr/sbin/nginx';
 const SETUP = 'run `bash test/setup-system.sh` as root (CI does)';
-const IS_ROOT = process.getuid?.() === 0;
 
 if (!IS_ROOT) {
   console.warn(
@@ -58,68 +55,6 @@ interface SpanView extends Exchange {
   endNs: bigint;
 }
 
-interface Run {
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<Run> {
-  return new Promise((res, rej) => {
-    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      if (err) rej(new Error(`${cmd} ${args.join(' ')} failed: ${err.message}\n${stderr}`));
-      else res({ stdout, stderr });
-    });
-  });
-}
-
-function which(bin: string): boolean {
-  const dirs = (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin', '/usr/bin']);
-  return dirs.some((d) => d && existsSync(join(d, bin)));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => res(port));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function waitExit(child: ChildProcess, timeoutMs: number): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((res, rej) => {
-    const t = setTimeout(() => rej(new Error(`pid ${child.pid} did not exit within ${timeoutMs} ms`)), timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(t);
-      res(code);
-    });
-  });
-}
-
-/** Resolves when a TCP connect to 127.0.0.1:port succeeds; rejects if `child` exits or time runs out. */
-async function waitListening(port: number, child: ChildProcess, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${what} exited early with code ${child.exitCode}`);
-    const ok = await new Promise<boolean>((res) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        res(true);
-      });
-      s.once('error', () => res(false));
-    });
-    if (ok) return;
-    await sleep(50);
-  }
-  throw new Error(`${what} is not listening on 127.0.0.1:${port} after ${timeoutMs} ms`);
-}
 
 function nginxConfig(dir: string, port: number, upstreamPort: number): string {
   return `

@@ -1,0 +1,77 @@
+/**
+ * Process helpers shared by the end-to-end tests: running commands, waiting for servers and exits,
+ * free ports. (Test infrastructure only; no project code.)
+ */
+import { execFile, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const SPANWIRE = join(ROOT, 'bin', 'spanwire.js');
+export const IS_ROOT = process.getuid?.() === 0;
+
+export interface Run {
+  stdout: string;
+  stderr: string;
+}
+
+export function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<Run> {
+  return new Promise((res, rej) => {
+    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      if (err) rej(new Error(`${cmd} ${args.join(' ')} failed: ${err.message}\n${stderr}`));
+      else res({ stdout, stderr });
+    });
+  });
+}
+
+export function which(bin: string): boolean {
+  const dirs = (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin', '/usr/bin']);
+  return dirs.some((d) => d && existsSync(join(d, bin)));
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => res(port));
+    });
+  });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function waitExit(child: ChildProcess, timeoutMs: number): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((res, rej) => {
+    const t = setTimeout(() => rej(new Error(`pid ${child.pid} did not exit within ${timeoutMs} ms`)), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      res(code);
+    });
+  });
+}
+
+/** Resolves when a TCP connect to 127.0.0.1:port succeeds; rejects if `child` exits or time runs out. */
+export async function waitListening(port: number, child: ChildProcess, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${what} exited early with code ${child.exitCode}`);
+    const ok = await new Promise<boolean>((res) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        res(true);
+      });
+      s.once('error', () => res(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`${what} is not listening on 127.0.0.1:${port} after ${timeoutMs} ms`);
+}
+
