@@ -54,6 +54,11 @@ export interface Flow {
 /**
  * The output edge of the flow table. All calls are synchronous, in capture order. `buf` views are
  * valid only during the call.
+ *
+ * Times (`ts`) are capture times and never decrease within one direction of a flow: bytes released
+ * when a hole fills carry the filling packet's time; bytes released when a hole is declared a gap
+ * carry their own capture time; `onFin` carries the FIN's capture time (each clamped to the last
+ * time already delivered for that direction).
  */
 export interface StreamConsumer {
   /** A new flow was created (before any data of it). */
