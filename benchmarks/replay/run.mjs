@@ -346,6 +346,9 @@ async function main() {
   process.exitCode = failed || checks.some((c) => !c.ok && c.name.startsWith('span count')) ? 1 : 0;
 }
 
+/** 1-minute load average when the benchmark began (2 cores: above ~0.5 the numbers are disturbed). */
+const LOAD_AT_START = os.loadavg()[0].toFixed(2);
+
 function recordResults(table) {
   if (!existsSync(RESULTS)) writeFileSync(RESULTS, RESULTS_HEADER);
   const cpu = (readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m) ?? [])[1] ?? 'unknown CPU';
@@ -356,6 +359,7 @@ function recordResults(table) {
     `- machine: \`${firstLine('uname', ['-srm'])}\`, ${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`,
     `- node ${process.version}; ${firstLine('tshark', ['--version']).replace(/\.$/, '')}; ${firstLine('tcpdump', ['--version'])}`,
     `- spanwire at ${gitDescription()}`,
+    `- load average when the runs started: ${LOAD_AT_START} (other work on the machine slows every row)`,
     '',
     table,
     '',
