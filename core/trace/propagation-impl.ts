@@ -543,15 +543,17 @@ export class TraceContextCollector {
 
   /**
    * Offer one header field on bytes: the name is `buf[nameStart..nameEnd)` (any case), the value
-   * `buf[valueStart..valueEnd)` (without surrounding whitespace). Decodes the value (latin1) only
-   * when the name is one this collector reads. Returns true in that case.
+   * `buf[valueStart..valueEnd)`; spaces and tabs around the value are removed (HTTP field OWS).
+   * Decodes the value (latin1) only when the name is one this collector reads; returns true then.
    */
   offerBytes(buf: Uint8Array, nameStart: number, nameEnd: number, valueStart: number, valueEnd: number): boolean {
     const id = idOfBytes(buf, nameStart, nameEnd);
     if (id === H_NONE) return false;
-    if (valueEnd - valueStart <= MAX_VALUE_LENGTH) {
-      this.set(id, valueEnd > valueStart ? latin1Slice.call(buf, valueStart, valueEnd) : '');
-    }
+    let vs = valueStart;
+    let ve = valueEnd;
+    while (vs < ve && (buf[vs] === 0x20 || buf[vs] === 0x09)) vs++;
+    while (ve > vs && (buf[ve - 1] === 0x20 || buf[ve - 1] === 0x09)) ve--;
+    if (ve - vs <= MAX_VALUE_LENGTH) this.set(id, ve > vs ? latin1Slice.call(buf, vs, ve) : '');
     return true;
   }
 

@@ -11,15 +11,18 @@ export const DEFAULT_MAX_PENDING_REQUESTS = 1024;
 /** Query parameters whose values are replaced by REDACTED in `url.query` (OTel URL conventions). */
 export const DEFAULT_SENSITIVE_QUERY_PARAMETERS: readonly string[] = ['AWSAccessKeyId', 'Signature', 'sig', 'X-Goog-Signature'];
 
-/** The options as the session uses them. */
+/**
+ * The options as the session uses them. Each is read from the options object under its camelCase
+ * name, or its snake_case alias (the OTel declarative-configuration spelling).
+ */
 export interface Http1Options {
-  /** `max_header_bytes`: header section cap (bytes, >= 256). */
+  /** `maxHeaderBytes` / `max_header_bytes`: header (and trailer) section cap in bytes, >= 256. */
   readonly maxHeaderBytes: number;
-  /** `max_pending_requests`: requests whose response is awaited, per flow (>= 1). */
+  /** `maxPendingRequests` / `max_pending_requests`: requests awaiting their response per flow, >= 1. */
   readonly maxPendingRequests: number;
-  /** `known_methods`: the known-method list (a full replacement of the default, case-sensitive). */
+  /** `knownMethods` / `known_methods`: the known-method list (replaces the default; case-sensitive). */
   readonly methods: MethodTable;
-  /** `sensitive_query_parameters`: query keys whose values are redacted (full replacement, case-sensitive). */
+  /** `sensitiveQueryParameters` / `sensitive_query_parameters`: query keys whose values are redacted (replaces the default). */
   readonly sensitiveQueryParameters: readonly string[];
 }
 
@@ -50,11 +53,11 @@ export function resolveOptions(o: Readonly<Record<string, unknown>>): Http1Optio
   if (Object.keys(o).length === 0) {
     r = DEFAULTS;
   } else {
-    const methods = stringList(o.known_methods);
-    const sensitive = stringList(o.sensitive_query_parameters);
+    const methods = stringList(o.knownMethods ?? o.known_methods);
+    const sensitive = stringList(o.sensitiveQueryParameters ?? o.sensitive_query_parameters);
     r = {
-      maxHeaderBytes: intOption(o.max_header_bytes, 256, DEFAULT_MAX_HEADER_BYTES),
-      maxPendingRequests: intOption(o.max_pending_requests, 1, DEFAULT_MAX_PENDING_REQUESTS),
+      maxHeaderBytes: intOption(o.maxHeaderBytes ?? o.max_header_bytes, 256, DEFAULT_MAX_HEADER_BYTES),
+      maxPendingRequests: intOption(o.maxPendingRequests ?? o.max_pending_requests, 1, DEFAULT_MAX_PENDING_REQUESTS),
       methods: methods !== null ? new MethodTable(methods) : DEFAULT_METHOD_TABLE,
       sensitiveQueryParameters: sensitive ?? DEFAULT_SENSITIVE_QUERY_PARAMETERS,
     };

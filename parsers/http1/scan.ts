@@ -1,7 +1,7 @@
 /**
- * Byte-level helpers of the HTTP/1 parser: start-line matching, header-name classification, field
- * value parsing. Everything here works on `Uint8Array` ranges, allocates nothing (except `latin1`,
- * which makes the one string asked for) and never throws on any input.
+ * Byte-level helpers of the HTTP/1 parser: LF search, start-line matching, header-name
+ * classification, field value parsing. Everything here works on `Uint8Array` ranges, allocates
+ * nothing (but one word view per ArrayBuffer for `findLF`) and never throws on any input.
  */
 
 export const HT = 0x09;
@@ -30,17 +30,75 @@ export function isTchar(c: number): boolean {
   return TCHAR[c] === 1;
 }
 
-const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: (this: Uint8Array, start: number, end: number) => string })
-  .latin1Slice;
+/**
+ * Method characters accepted where a message start must be recognised among arbitrary bytes (probe,
+ * resynchronisation): upper-case letters, '-' and '_', as in every registered method (PROPFIND,
+ * M-SEARCH, VERSION-CONTROL...). An established flow accepts any token.
+ */
+const METHOD_CHAR = new Uint8Array(256);
+for (let c = 0x41; c <= 0x5a; c++) METHOD_CHAR[c] = 1;
+METHOD_CHAR[0x2d] = 1;
+METHOD_CHAR[0x5f] = 1;
 
-/** `buf[start..end)` as a latin1 string (one native call; works on any Uint8Array). */
-export function latin1(buf: Uint8Array, start: number, end: number): string {
-  return end > start ? latin1Slice.call(buf, start, end) : '';
+/** True for a method character of the strict kind (see METHOD_CHAR). */
+export function isMethodChar(c: number): boolean {
+  return METHOD_CHAR[c] === 1;
 }
 
-/** Index of the first LF in `buf[from..end)`, or -1. */
+// findLF reads long ranges four bytes at a time through an Int32Array over the same memory. The
+// word view is made once per ArrayBuffer (the last two are kept: the capture's read buffer and the
+// dispatcher's carry buffer alternate) and looked up again only when another Uint8Array comes
+// (a view never changes its ArrayBuffer).
+let wordsBufferA: ArrayBufferLike | null = null;
+let wordsA: Int32Array<ArrayBufferLike> = new Int32Array(0);
+let wordsBufferB: ArrayBufferLike | null = null;
+let wordsB: Int32Array<ArrayBufferLike> = new Int32Array(0);
+/** The view `findLF` last read words for, its words, and its byte offset in them. */
+let scanBuf: Uint8Array | null = null;
+let scanWords = wordsA;
+let scanBase = 0;
+
+function selectScan(buf: Uint8Array): void {
+  const ab = buf.buffer;
+  let w: Int32Array<ArrayBufferLike>;
+  if (ab === wordsBufferA) w = wordsA;
+  else if (ab === wordsBufferB) w = wordsB;
+  else {
+    w = new Int32Array(ab, 0, ab.byteLength >>> 2);
+    wordsBufferB = wordsBufferA;
+    wordsB = wordsA;
+    wordsBufferA = ab;
+    wordsA = w;
+  }
+  scanBuf = buf;
+  scanWords = w;
+  scanBase = buf.byteOffset;
+}
+
+/**
+ * Index of the first LF in `buf[from..end)`, or -1. Never reads outside the range. Ranges of 16
+ * bytes or more are scanned a word at a time (a word holds an LF when `x ^ 0x0a0a0a0a` has a zero
+ * byte), the rest byte by byte.
+ */
 export function findLF(buf: Uint8Array, from: number, end: number): number {
-  for (let i = from; i < end; i++) if (buf[i] === LF) return i;
+  let i = from;
+  if (end - i >= 16) {
+    if (buf !== scanBuf) selectScan(buf);
+    const base = scanBase;
+    while (((base + i) & 3) !== 0) {
+      if (buf[i] === LF) return i;
+      i++;
+    }
+    const w = scanWords;
+    let k = (base + i) >>> 2;
+    const kEnd = (base + end) >>> 2;
+    for (; k < kEnd; k++) {
+      const x = w[k] ^ 0x0a0a0a0a;
+      if (((x - 0x01010101) & ~x & 0x80808080) !== 0) break;
+    }
+    i = k * 4 - base;
+  }
+  for (; i < end; i++) if (buf[i] === LF) return i;
   return -1;
 }
 
@@ -91,12 +149,15 @@ function matchVersion(buf: Uint8Array, p: number, end: number): number {
 /**
  * A whole request line at `p`: `token SP target SP HTTP/1.x CRLF` (or bare LF). The target is any
  * run of bytes above SP except DEL (obs-text tolerated). `maxLen` bounds the line: past it the
- * answer is MATCH_NO, so NEED_MORE never asks for more than `maxLen` bytes.
+ * answer is MATCH_NO, so NEED_MORE never asks for more than `maxLen` bytes. With `strictMethod` the
+ * method must start with an upper-case letter and continue with upper-case letters, '-' or '_'.
  */
-export function matchRequestLine(buf: Uint8Array, p: number, end: number, maxLen: number): number {
+export function matchRequestLine(buf: Uint8Array, p: number, end: number, maxLen: number, strictMethod: boolean): number {
   let i = p;
   const tokenLimit = p + MAX_METHOD_LENGTH;
-  while (i < end && i < tokenLimit && TCHAR[buf[i]] === 1) i++;
+  const table = strictMethod ? METHOD_CHAR : TCHAR;
+  if (strictMethod && i < end && (buf[i] < 0x41 || buf[i] > 0x5a)) return MATCH_NO;
+  while (i < end && i < tokenLimit && table[buf[i]] === 1) i++;
   if (i === end) return i - p < MAX_METHOD_LENGTH ? MATCH_NEED_MORE : MATCH_NO;
   if (i === p || buf[i] !== SP) return MATCH_NO;
   startLine.methodEnd = i;
@@ -278,11 +339,13 @@ export function upgradeIsH2c(buf: Uint8Array, start: number, end: number): boole
 
 /**
  * Chunk-size line `buf[start..end)` (CR already removed): 1*HEXDIG, then optional BWS and
- * chunk extensions (";..."). Returns the size, or -1 when malformed or above 2^52.
+ * chunk extensions (";..."). Returns the size, or -1 when malformed or above 2^52 (leading zeros
+ * are allowed).
  */
 export function parseChunkSize(buf: Uint8Array, start: number, end: number): number {
   let size = 0;
   let i = start;
+  let significant = 0;
   while (i < end) {
     const c = buf[i];
     let v: number;
@@ -290,7 +353,8 @@ export function parseChunkSize(buf: Uint8Array, start: number, end: number): num
     else if (c >= 0x61 && c <= 0x66) v = c - 0x57;
     else if (c >= 0x41 && c <= 0x46) v = c - 0x37;
     else break;
-    if (i - start >= 13) return -1;
+    if (size > 0 || v > 0) significant++;
+    if (significant > 13) return -1;
     size = size * 16 + v;
     i++;
   }
