@@ -39,7 +39,7 @@
  */
 
 import { open, type FileHandle } from 'node:fs/promises';
-import { statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import {
@@ -608,13 +608,10 @@ class CaptureReader {
 
   /** Creates the parser from the first 4 bytes. Throws CaptureFileError for an unknown magic. */
   private detect(b: Uint8Array, off: number): RecordParser {
-    const m = u32be(b, off);
-    if (m === 0xa1b2c3d4 || m === 0xd4c3b2a1 || m === 0xa1b23c4d || m === 0x4d3cb2a1) {
-      return new PcapParser(this.sink, this.timeBase);
-    }
-    if (m === BT_SHB) return new PcapngParser(this.sink, this.timeBase);
-    const hex = Array.from(b.subarray(off, off + 4), (x) => x.toString(16).padStart(2, '0')).join(' ');
-    throw new CaptureFileError(this.path, `not a pcap or pcapng capture (unknown magic bytes ${hex})`);
+    const kind = captureKind(u32be(b, off));
+    if (kind === 'pcap') return new PcapParser(this.sink, this.timeBase);
+    if (kind === 'pcapng') return new PcapngParser(this.sink, this.timeBase);
+    throw new CaptureFileError(this.path, unknownMagicMessage(b, off));
   }
 
   private raiseStop(p: RecordParser): void {
@@ -945,5 +942,40 @@ async function readGzip(
     src.unpipe(gz);
     src.destroy();
     gz.destroy();
+  }
+}
+
+/** The capture format a big-endian 32-bit magic announces, or '' for none. */
+function captureKind(m: number): 'pcap' | 'pcapng' | '' {
+  if (m === 0xa1b2c3d4 || m === 0xd4c3b2a1 || m === 0xa1b23c4d || m === 0x4d3cb2a1) return 'pcap';
+  if (m === BT_SHB) return 'pcapng';
+  return '';
+}
+
+function unknownMagicMessage(b: Uint8Array, off: number): string {
+  const hex = Array.from(b.subarray(off, off + 4), (x) => x.toString(16).padStart(2, '0')).join(' ');
+  return `not a pcap or pcapng capture (unknown magic bytes ${hex})`;
+}
+
+/**
+ * Checks, before any work starts, that a regular file begins like a capture (pcap, pcapng, or gzip:
+ * a compressed file is only checked when read). Throws CaptureFileError with the same message the
+ * reader would give. Pipes and devices are not touched (reading would consume them).
+ */
+export function checkCaptureMagic(path: string): void {
+  let fd = -1;
+  try {
+    if (!statSync(path).isFile()) return;
+    fd = openSync(path, 'r');
+    const b = new Uint8Array(4);
+    const n = readSync(fd, b, 0, 4, 0);
+    if (n >= 2 && b[0] === 0x1f && b[1] === 0x8b) return;
+    if (n < 4) throw new CaptureFileError(path, n === 0 ? 'empty file, not a capture' : `file too short to be a capture (${n} bytes)`);
+    if (captureKind(u32be(b, 0)) === '') throw new CaptureFileError(path, unknownMagicMessage(b, 0));
+  } catch (e) {
+    if (e instanceof CaptureFileError) throw e;
+    throw new CaptureFileError(path, `cannot read: ${describeIoError(e)}`);
+  } finally {
+    if (fd >= 0) closeSync(fd);
   }
 }

@@ -1,14 +1,15 @@
 /**
  * The `spanwire` command line. Exit codes: 0 success, 1 usage or internal error, 2 a named file is
- * not a capture or cannot be read.
+ * not a capture, cannot be read, or (for -o) cannot be written.
  */
 import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { checkCaptureMagic } from '../capture/pcap-file.js';
 import { CaptureFileError } from '../capture/types.js';
 import { OtlpJsonLinesExporter } from '../otlp/file-exporter.js';
 import { TextOutput } from '../pipeline/output.js';
 import type { ReplaySummary } from '../pipeline/replay.js';
-import { runReplay } from '../pipeline/replay.js';
+import { checkReadable, runReplay } from '../pipeline/replay.js';
 import { TableExporter } from '../pipeline/table-exporter.js';
 import { SPANWIRE_VERSION } from '../pipeline/version.js';
 import { LocalAddresses } from '../trace/local-addresses.js';
@@ -95,8 +96,26 @@ interface ReplayCliOptions {
   progress: boolean;
 }
 
+/** A file named on the command line that cannot be written (exit code 2, like an unreadable input). */
+class OutputFileError extends Error {}
+
+function openOutput(path: string | undefined): TextOutput {
+  try {
+    return new TextOutput(path);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'ENOENT' ? 'no such directory' : err.code === 'EACCES' ? 'permission denied' : err.code === 'EISDIR' ? 'is a directory' : err.message;
+    throw new OutputFileError(`${path}: cannot write: ${why}`);
+  }
+}
+
 async function replayCommand(files: string[], o: ReplayCliOptions): Promise<number> {
-  const out = new TextOutput(o.output);
+  // Inputs first: a bad input must not truncate an existing output file.
+  for (const f of files) {
+    checkReadable(f);
+    checkCaptureMagic(f);
+  }
+  const out = openOutput(o.output);
   const format = o.format ?? (out.isStdout && process.stdout.isTTY ? 'table' : 'otlp-json');
   const exporter = format === 'table' ? new TableExporter(out) : new OtlpJsonLinesExporter(out);
   const bar = new ProgressBar(o.progress && process.stderr.isTTY === true);
@@ -167,7 +186,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (e) {
-    if (e instanceof CaptureFileError) {
+    if (e instanceof CaptureFileError || e instanceof OutputFileError) {
       process.stderr.write(`spanwire: ${e.message}\n`);
       process.exitCode = 2;
       return;
