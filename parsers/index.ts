@@ -5,8 +5,9 @@
 import { ParserRegistry } from '../core/l7/registry.js';
 import type { ProtocolParser } from '../core/l7/types.js';
 import { http1Parser } from './http1/index.js';
+import { dnsParser } from './dns/index.js';
 
-export const BUILTIN_PARSERS: readonly ProtocolParser[] = [http1Parser];
+export const BUILTIN_PARSERS: readonly ProtocolParser[] = [http1Parser, dnsParser];
 
 export function createDefaultRegistry(): ParserRegistry {
   const r = new ParserRegistry();
