@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # Installs the system packages the end-to-end tests and the benchmarks need (Debian 12, run as root):
 #   tshark (the oracle), tcpdump (capture), nginx (real HTTP peer), curl (real client), time (/usr/bin/time),
-#   chromium (a real browser: test/e2e/browser-session.test.ts runs it headless).
+#   chromium (a real browser: test/e2e/browser-session.test.ts runs it headless),
+#   dnsmasq (real DNS server) and dnsutils (dig, real DNS client) for test/e2e/dns-dnsmasq.test.ts.
 # Idempotent: does nothing (no apt) when every binary is already there. CI runs it before the tests.
 set -euo pipefail
 
 export PATH="$PATH:/usr/sbin:/sbin"
 missing=()
-for bin in tshark tcpdump nginx curl; do
+for bin in tshark tcpdump nginx curl dig; do
   command -v "$bin" >/dev/null 2>&1 || missing+=("$bin")
 done
+[ -x /usr/sbin/dnsmasq ] || missing+=("dnsmasq")
 [ -x /usr/bin/time ] || missing+=("time")
 [ -x /usr/bin/chromium ] || missing+=("chromium")
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup-system: tshark tcpdump nginx curl time chromium already installed"
+  echo "setup-system: tshark tcpdump nginx curl time chromium dnsmasq dig already installed"
   exit 0
 fi
 echo "setup-system: missing: ${missing[*]}"
@@ -28,7 +30,8 @@ export DEBIAN_FRONTEND=noninteractive
 # Do not ask whether non-root users may capture (wireshark-common's debconf question).
 echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections
 
-# Do not let the nginx package start a system nginx on port 80 (the tests start their own): a
+# Do not let the nginx (port 80) or dnsmasq (port 53) packages start a system service (the tests start
+# their own instances on free ports): a
 # temporary policy-rc.d refuses service starts, unless the machine already has one.
 created_policy=0
 if [ ! -e /usr/sbin/policy-rc.d ]; then
@@ -43,14 +46,16 @@ trap cleanup EXIT
 # gzip, proxy, return); nginx-light only adds the echo module on top of it.
 # chromium: Debian's build (/usr/bin/chromium), without its recommends like the rest, plus one of them,
 # fonts-liberation, so that pages lay out with a real font.
-pkgs=(tshark tcpdump nginx curl time chromium fonts-liberation)
+# dnsmasq: the server binary (/usr/sbin/dnsmasq); dnsutils: dig.
+pkgs=(tshark tcpdump nginx curl time chromium fonts-liberation dnsmasq dnsutils)
 
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
 
-for bin in tshark tcpdump nginx curl; do
+for bin in tshark tcpdump nginx curl dig; do
   command -v "$bin" >/dev/null 2>&1 || { echo "setup-system: $bin still missing after apt-get" >&2; exit 1; }
 done
 [ -x /usr/bin/time ] || { echo "setup-system: /usr/bin/time still missing after apt-get" >&2; exit 1; }
 [ -x /usr/bin/chromium ] || { echo "setup-system: /usr/bin/chromium still missing after apt-get" >&2; exit 1; }
+[ -x /usr/sbin/dnsmasq ] || { echo "setup-system: /usr/sbin/dnsmasq still missing after apt-get" >&2; exit 1; }
 echo "setup-system: installed ${pkgs[*]}"

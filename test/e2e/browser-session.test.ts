@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { deflateSync } from 'node:zlib';
-import { IS_ROOT, ROOT, SPANWIRE, freePort, run, sleep, waitExit, waitListening, which } from '../helpers/e2e.js';
+import { IS_ROOT, ROOT, SPANWIRE, freePort, run, sleep, waitExit, waitListening, which, assertNoKernelDrops, stopChildren } from '../helpers/e2e.js';
 
 const NGINX = '/usr/sbin/nginx';
 const CHROMIUM = '/usr/bin/chromium';
@@ -588,7 +588,7 @@ describe.skipIf(!IS_ROOT)('e2e: headless Chromium page load over HTTP/1.1 -> tcp
       tcpdump.kill('SIGINT');
       await waitExit(tcpdump, 10_000);
       const summary = tcpdumpErr.join('');
-      if (!/\b0 packets dropped by kernel/.test(summary)) throw new Error(`tcpdump dropped packets: ${summary}`);
+      assertNoKernelDrops(summary);
     } catch (e) {
       keepDir = true;
       throw e;
@@ -596,16 +596,11 @@ describe.skipIf(!IS_ROOT)('e2e: headless Chromium page load over HTTP/1.1 -> tcp
   });
 
   afterAll(async () => {
-    for (const [child, sig] of [
+    await stopChildren([
       [chromium, 'SIGKILL'],
       [tcpdump, 'SIGINT'],
       [nginx, 'SIGQUIT'],
-    ] as const) {
-      if (child && child.exitCode === null && child.signalCode === null) {
-        child.kill(sig);
-        await waitExit(child, 5_000).catch(() => child.kill('SIGKILL'));
-      }
-    }
+    ]);
     if (!dir) return;
     if (keepDir) console.warn(`e2e browser: kept ${dir} (www/, nginx.conf, access.log, browser.pcap, dom.html, spans.otlp.jsonl)`);
     else rmSync(dir, { recursive: true, force: true });

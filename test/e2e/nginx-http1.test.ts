@@ -17,7 +17,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { IS_ROOT, ROOT, SPANWIRE, freePort, run, sleep, waitExit, waitListening, which } from '../helpers/e2e.js';
+import { IS_ROOT, ROOT, SPANWIRE, freePort, run, sleep, waitExit, waitListening, which, assertNoKernelDrops, stopChildren } from '../helpers/e2e.js';
 
 const NGINX = '/usr/sbin/nginx';
 const SETUP = 'run `bash test/setup-system.sh` as root (CI does)';
@@ -355,7 +355,7 @@ describe.skipIf(!IS_ROOT)('e2e: nginx HTTP/1.1 on loopback -> tcpdump -> spanwir
       // ("received by filter" counts every lo packet twice, outgoing and incoming: not comparable to
       // "captured". A capture cut short shows up in the tshark test below.)
       const summary = tcpdumpErr.join('');
-      if (!/\b0 packets dropped by kernel/.test(summary)) throw new Error(`tcpdump dropped packets: ${summary}`);
+      assertNoKernelDrops(summary);
     } catch (e) {
       keepDir = true;
       throw e;
@@ -363,15 +363,10 @@ describe.skipIf(!IS_ROOT)('e2e: nginx HTTP/1.1 on loopback -> tcpdump -> spanwir
   });
 
   afterAll(async () => {
-    for (const [child, sig] of [
+    await stopChildren([
       [tcpdump, 'SIGINT'],
       [nginx, 'SIGQUIT'],
-    ] as const) {
-      if (child && child.exitCode === null && child.signalCode === null) {
-        child.kill(sig);
-        await waitExit(child, 5_000).catch(() => child.kill('SIGKILL'));
-      }
-    }
+    ]);
     if (!dir) return;
     if (keepDir) console.warn(`e2e nginx: kept ${dir} (nginx.conf, error.log, access.log, nginx.pcap, spans.otlp.jsonl)`);
     else rmSync(dir, { recursive: true, force: true });

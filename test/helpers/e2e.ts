@@ -75,3 +75,18 @@ export async function waitListening(port: number, child: ChildProcess, what: str
   throw new Error(`${what} is not listening on 127.0.0.1:${port} after ${timeoutMs} ms`);
 }
 
+
+/** Fails when tcpdump's closing summary (its stderr) reports packets dropped by the kernel. */
+export function assertNoKernelDrops(tcpdumpStderr: string): void {
+  if (!/\b0 packets dropped by kernel/.test(tcpdumpStderr)) throw new Error(`tcpdump dropped packets: ${tcpdumpStderr}`);
+}
+
+/** Stops each child still running with its signal, then SIGKILL if it has not exited within 5 s. */
+export async function stopChildren(children: readonly (readonly [ChildProcess | undefined | null, NodeJS.Signals])[]): Promise<void> {
+  for (const [child, sig] of children) {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill(sig);
+      await waitExit(child, 5_000).catch(() => child.kill('SIGKILL'));
+    }
+  }
+}
