@@ -44,13 +44,15 @@ trap cleanup EXIT
 
 # On Debian 12 the `nginx` package is the server binary with the core modules the tests use (static,
 # gzip, proxy, return); nginx-light only adds the echo module on top of it.
-# chromium: Debian's build (/usr/bin/chromium), without its recommends like the rest, plus one of them,
-# fonts-liberation, so that pages lay out with a real font.
 # dnsmasq: the server binary (/usr/sbin/dnsmasq); dnsutils: dig.
-pkgs=(tshark tcpdump nginx curl time chromium fonts-liberation dnsmasq dnsutils)
+pkgs=(tshark tcpdump nginx curl time dnsmasq dnsutils)
+# chromium: Debian's build (/usr/bin/chromium) with its recommended packages (fonts, mesa, udev...), the
+# configuration the browser test was developed and run with.
+browser=(chromium fonts-liberation)
 
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
+apt-get install -y -qq "${browser[@]}"
 
 for bin in tshark tcpdump nginx curl dig; do
   command -v "$bin" >/dev/null 2>&1 || { echo "setup-system: $bin still missing after apt-get" >&2; exit 1; }
@@ -58,4 +60,4 @@ done
 [ -x /usr/bin/time ] || { echo "setup-system: /usr/bin/time still missing after apt-get" >&2; exit 1; }
 [ -x /usr/bin/chromium ] || { echo "setup-system: /usr/bin/chromium still missing after apt-get" >&2; exit 1; }
 [ -x /usr/sbin/dnsmasq ] || { echo "setup-system: /usr/sbin/dnsmasq still missing after apt-get" >&2; exit 1; }
-echo "setup-system: installed ${pkgs[*]}"
+echo "setup-system: installed ${pkgs[*]} ${browser[*]}"
