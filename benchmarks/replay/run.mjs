@@ -21,32 +21,15 @@
 // peak RSS is time's %M. Plain Node ESM, no dependencies.
 
 import { spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  openSync,
-  closeSync,
-  readFileSync,
-  writeFileSync,
-  appendFileSync,
-  statSync,
-  rmSync,
-  createReadStream,
-  readdirSync,
-} from 'node:fs';
+import { mkdirSync, statSync, rmSync, createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import os from 'node:os';
+import { OUT_DIR, RESULTS, ROOT, SPANWIRE, TIME, createBench, recordResults, sameCounts, spanwireMissing, which } from '../lib.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = join(HERE, '..', '..');
-const OUT_DIR = join(ROOT, 'benchmarks', 'out');
-const RESULTS = join(ROOT, 'benchmarks', 'RESULTS.md');
 const GEN = join(HERE, 'gen.mjs');
-const SPANWIRE = join(ROOT, 'bin', 'spanwire.js');
-const DIST = join(ROOT, 'dist');
-const TIME = '/usr/bin/time';
+const { die, log, ensureCapture, measure } = createBench('bench:replay', GEN);
 
 const TARGET_PPS = 1_000_000;
 const TARGET_VS_TSHARK = 25;
@@ -78,83 +61,12 @@ function parseArgs(argv) {
   return o;
 }
 
-function die(msg) {
-  process.stderr.write(`bench:replay: ${msg}\n`);
-  process.exit(2);
-}
 
-function log(msg) {
-  process.stderr.write(`bench:replay: ${msg}\n`);
-}
 
-function which(bin) {
-  const r = spawnSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : '';
-}
 
-function firstLine(cmd, args) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n').find((l) => l.trim() && !l.startsWith('Running as user')) ?? '?';
-}
 
-/** Generates `pcap` (and its truth file) unless both exist and are newer than gen.mjs. */
-function ensureCapture(pcap, genArgs) {
-  const truthFile = `${pcap}.truth.json`;
-  if (existsSync(pcap) && existsSync(truthFile) && statSync(truthFile).mtimeMs > statSync(GEN).mtimeMs) {
-    log(`using existing ${relative(ROOT, pcap)}`);
-  } else {
-    log(`generating ${relative(ROOT, pcap)} ...`);
-    const r = spawnSync(process.execPath, [GEN, pcap, ...genArgs], { stdio: ['ignore', 'inherit', 'inherit'] });
-    if (r.status !== 0) die(`gen.mjs failed (exit ${r.status})`);
-  }
-  return JSON.parse(readFileSync(truthFile, 'utf8'));
-}
 
-/**
- * Runs `cmd args` under /usr/bin/time `runs` times with stdout to /dev/null.
- * Returns { ok, error, times[], best, median, rssKB } (rssKB = the highest peak RSS over the runs).
- */
-function measure(cmd, args, runs) {
-  const timeFile = join(OUT_DIR, '.time.txt');
-  const devnull = openSync('/dev/null', 'w');
-  const times = [];
-  let rssKB = 0;
-  try {
-    for (let i = 0; i < runs; i++) {
-      const t0 = process.hrtime.bigint();
-      const r = spawnSync(TIME, ['-f', '%e %M', '-o', timeFile, cmd, ...args], {
-        stdio: ['ignore', devnull, 'pipe'],
-        maxBuffer: 64 << 20,
-      });
-      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-      if (r.status !== 0) {
-        const err = String(r.stderr ?? '')
-          .split('\n')
-          .filter((l) => l.trim() && !l.startsWith('Running as user'))
-          .slice(-5)
-          .join(' | ');
-        return { ok: false, error: `exit ${r.status}: ${err || '(no stderr)'}` };
-      }
-      const last = readFileSync(timeFile, 'utf8').trim().split('\n').pop() ?? '';
-      const kb = Number(last.split(' ')[1]);
-      if (Number.isFinite(kb)) rssKB = Math.max(rssKB, kb);
-      times.push(secs);
-      log(`  run ${i + 1}/${runs}: ${secs.toFixed(3)} s, ${(kb / 1024).toFixed(0)} MB peak RSS`);
-    }
-  } finally {
-    closeSync(devnull);
-    rmSync(timeFile, { force: true });
-  }
-  const sorted = [...times].sort((a, b) => a - b);
-  return { ok: true, times, best: sorted[0], median: sorted[Math.floor(sorted.length / 2)], rssKB };
-}
 
-/** Why spanwire cannot run yet, or '' if it can. */
-function spanwireMissing() {
-  if (!existsSync(SPANWIRE)) return 'bin/spanwire.js is missing (the CLI has not landed yet)';
-  if (!existsSync(DIST) || readdirSync(DIST).length === 0) return 'dist/ is missing: run npm run build';
-  return '';
-}
 
 /** Counts spans in an OTLP/JSON lines file, per http.request.method and http.response.status_code. */
 async function countSpans(file) {
@@ -183,10 +95,6 @@ async function countSpans(file) {
   return res;
 }
 
-function sameCounts(a, b) {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  return [...keys].every((k) => (a[k] ?? 0) === (b[k] ?? 0));
-}
 
 const fmtInt = (n) => Math.round(n).toLocaleString('en-US');
 const fmtS = (s) => s.toFixed(3);
@@ -340,39 +248,14 @@ async function main() {
   } else if (failed) {
     log('not recorded in benchmarks/RESULTS.md: a row failed (fix it and run again)');
   } else {
-    recordResults(table);
+    recordResults('', table, RESULTS_HEADER);
     log(`appended to ${relative(ROOT, RESULTS)}`);
   }
   process.exitCode = failed || checks.some((c) => !c.ok && c.name.startsWith('span count')) ? 1 : 0;
 }
 
-/** 1-minute load average when the benchmark began (2 cores: above ~0.5 the numbers are disturbed). */
-const LOAD_AT_START = os.loadavg()[0].toFixed(2);
 
-function recordResults(table) {
-  if (!existsSync(RESULTS)) writeFileSync(RESULTS, RESULTS_HEADER);
-  const cpu = (readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m) ?? [])[1] ?? 'unknown CPU';
-  const section = [
-    '',
-    `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
-    '',
-    `- machine: \`${firstLine('uname', ['-srm'])}\`, ${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`,
-    `- node ${process.version}; ${firstLine('tshark', ['--version']).replace(/\.$/, '')}; ${firstLine('tcpdump', ['--version'])}`,
-    `- spanwire at ${gitDescription()}`,
-    `- load average when the runs started: ${LOAD_AT_START} (other work on the machine slows every row)`,
-    '',
-    table,
-    '',
-  ].join('\n');
-  appendFileSync(RESULTS, section);
-}
 
-function gitDescription() {
-  const rev = spawnSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
-  if (rev.status !== 0) return 'an unknown commit (not a git checkout)';
-  const clean = spawnSync('git', ['-C', ROOT, 'diff', '--quiet', 'HEAD']).status === 0;
-  return `commit ${rev.stdout.trim()}${clean ? '' : ' + uncommitted changes'}`;
-}
 
 const RESULTS_HEADER = `# Benchmark results
 
