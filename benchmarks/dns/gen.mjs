@@ -25,8 +25,9 @@
 //
 // Plain Node ESM, no dependencies.
 
-import { openSync, writeSync, closeSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { MSS, PcapWriter, fold, pick, rand, randInt, seedRandom, sum16 } from '../gen-lib.mjs';
 
 const USAGE =
   'usage: node benchmarks/dns/gen.mjs OUT.pcap [--packets N] [--clients C] [--concurrency K] [--seed S]\n' +
@@ -35,9 +36,6 @@ const USAGE =
   '  --concurrency K  transactions in flight (default 256)\n' +
   '  --seed S         PRNG seed (default 1): the same arguments always give the same file\n';
 
-const MSS = 1460;
-const OUT_BUFFER_SIZE = 8 << 20;
-const MAX_RECORD = 16 + 14 + 20 + 24 + MSS;
 
 function parseArgs(argv) {
   const opts = { out: '', packets: 300_000, clients: 2000, concurrency: 256, seed: 1 };
@@ -68,72 +66,14 @@ function fail(msg) {
   process.exit(2);
 }
 
-// ---- deterministic PRNG (mulberry32) ---------------------------------------------------------------
-let rngState = 1;
-function rand() {
-  rngState = (rngState + 0x6d2b79f5) | 0;
-  let t = rngState;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const randInt = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1)); // inclusive
-const pick = (arr) => arr[Math.floor(rand() * arr.length)];
 const alnum = (n) => {
   let s = '';
   for (let i = 0; i < n; i++) s += 'abcdefghijklmnopqrstuvwxyz0123456789'[Math.floor(rand() * 36)];
   return s;
 };
 
-// ---- output: one reused buffer, flushed with writeSync ---------------------------------------------
-class PcapWriter {
-  constructor(path) {
-    this.fd = openSync(path, 'w');
-    this.buf = Buffer.allocUnsafe(OUT_BUFFER_SIZE);
-    const h = this.buf;
-    h.writeUInt32LE(0xa1b2c3d4, 0); // microsecond pcap, little endian
-    h.writeUInt16LE(2, 4);
-    h.writeUInt16LE(4, 6);
-    h.writeInt32LE(0, 8);
-    h.writeUInt32LE(0, 12);
-    h.writeUInt32LE(65535, 16);
-    h.writeUInt32LE(1, 20); // LINKTYPE_ETHERNET
-    this.off = 24;
-    this.bytes = 24;
-    this.packets = 0;
-  }
-  reserve() {
-    if (this.off + MAX_RECORD > this.buf.length) this.flush();
-    return this.off;
-  }
-  commit(len) {
-    this.off += len;
-    this.bytes += len;
-    this.packets++;
-  }
-  flush() {
-    let done = 0;
-    while (done < this.off) done += writeSync(this.fd, this.buf, done, this.off - done);
-    this.off = 0;
-  }
-  close() {
-    this.flush();
-    closeSync(this.fd);
-  }
-}
 
 // ---- checksums ---------------------------------------------------------------------------------------
-function sum16(buf, start, end, sum) {
-  let i = start;
-  const last = end - 1;
-  for (; i < last; i += 2) sum += (buf[i] << 8) | buf[i + 1];
-  if (i < end) sum += buf[i] << 8;
-  return sum;
-}
-function fold(sum) {
-  while (sum > 0xffff) sum = (sum % 65536) + Math.floor(sum / 65536);
-  return ~sum & 0xffff;
-}
 const ip4 = (a, b, c, d) => ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
 
 // ---- DNS message builder with name compression --------------------------------------------------------
@@ -370,7 +310,7 @@ function writeResponse(buf, base, id, tx) {
 
 function main() {
   const opts = parseArgs(process.argv.slice(2));
-  rngState = opts.seed | 0;
+  seedRandom(opts.seed);
   const out = new PcapWriter(opts.out);
   const t0 = Date.now();
 

@@ -19,8 +19,9 @@
 //
 // Plain Node ESM, no dependencies.
 
-import { openSync, writeSync, closeSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { MSS, PcapWriter, fold, pick, rand, randInt, seedRandom, sum16 } from '../gen-lib.mjs';
 
 const USAGE =
   'usage: node benchmarks/replay/gen.mjs OUT.pcap [--packets N] [--connections C] [--size-gb G] [--seed S]\n' +
@@ -29,9 +30,6 @@ const USAGE =
   '  --size-gb G      stop after G * 10^9 bytes of capture instead (e.g. 1 for the RSS check)\n' +
   '  --seed S         PRNG seed (default 1): the same arguments always give the same file\n';
 
-const MSS = 1460;
-const OUT_BUFFER_SIZE = 8 << 20;
-const MAX_RECORD = 16 + 14 + 20 + 24 + MSS;
 
 function parseArgs(argv) {
   const opts = { out: '', packets: 300_000, connections: 64, sizeBytes: 0, seed: 1 };
@@ -62,75 +60,14 @@ function fail(msg) {
   process.exit(2);
 }
 
-// ---- deterministic PRNG (mulberry32) ---------------------------------------------------------------
-let rngState = 1;
-function rand() {
-  rngState = (rngState + 0x6d2b79f5) | 0;
-  let t = rngState;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const randInt = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1)); // inclusive
-const pick = (arr) => arr[Math.floor(rand() * arr.length)];
 const hex = (n) => {
   let s = '';
   for (let i = 0; i < n; i++) s += '0123456789abcdef'[Math.floor(rand() * 16)];
   return s;
 };
 
-// ---- output: one reused buffer, flushed with writeSync ---------------------------------------------
-class PcapWriter {
-  constructor(path) {
-    this.fd = openSync(path, 'w');
-    this.buf = Buffer.allocUnsafe(OUT_BUFFER_SIZE);
-    this.off = 0;
-    this.bytes = 0;
-    this.packets = 0;
-    const h = this.buf;
-    h.writeUInt32LE(0xa1b2c3d4, 0); // microsecond pcap, little endian
-    h.writeUInt16LE(2, 4);
-    h.writeUInt16LE(4, 6);
-    h.writeInt32LE(0, 8); // thiszone
-    h.writeUInt32LE(0, 12); // sigfigs
-    h.writeUInt32LE(65535, 16); // snaplen
-    h.writeUInt32LE(1, 20); // LINKTYPE_ETHERNET
-    this.off = 24;
-    this.bytes = 24;
-  }
-  /** Make room for one record; returns the offset to write it at. */
-  reserve() {
-    if (this.off + MAX_RECORD > this.buf.length) this.flush();
-    return this.off;
-  }
-  commit(len) {
-    this.off += len;
-    this.bytes += len;
-    this.packets++;
-  }
-  flush() {
-    let done = 0;
-    while (done < this.off) done += writeSync(this.fd, this.buf, done, this.off - done);
-    this.off = 0;
-  }
-  close() {
-    this.flush();
-    closeSync(this.fd);
-  }
-}
 
 // ---- checksums ---------------------------------------------------------------------------------------
-function sum16(buf, start, end, sum) {
-  let i = start;
-  const last = end - 1;
-  for (; i < last; i += 2) sum += (buf[i] << 8) | buf[i + 1];
-  if (i < end) sum += buf[i] << 8;
-  return sum;
-}
-function fold(sum) {
-  while (sum > 0xffff) sum = (sum % 65536) + Math.floor(sum / 65536);
-  return ~sum & 0xffff;
-}
 
 // ---- traffic model ----------------------------------------------------------------------------------
 const CLIENT_MAC = Buffer.from([0x02, 0x42, 0xac, 0x11, 0x00, 0x02]);
@@ -225,7 +162,7 @@ function makeRequest(server) {
 
 function main() {
   const opts = parseArgs(process.argv.slice(2));
-  rngState = opts.seed | 0;
+  seedRandom(opts.seed);
   const pool = makeBodyPool();
   const out = new PcapWriter(opts.out);
   const t0 = Date.now();
