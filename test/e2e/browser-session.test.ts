@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { deflateSync } from 'node:zlib';
-import { IS_ROOT, ROOT, SPANWIRE, freePort, run, sleep, waitExit, waitListening, which, assertNoKernelDrops, stopChildren } from '../helpers/e2e.js';
+import { IS_ROOT, ROOT, SPANWIRE, freePort, run, sleep, waitExit, waitListening, which, startTcpdump, stopChildren, stopTcpdump } from '../helpers/e2e.js';
 
 const NGINX = '/usr/sbin/nginx';
 const CHROMIUM = '/usr/bin/chromium';
@@ -522,26 +522,7 @@ describe.skipIf(!IS_ROOT)('e2e: headless Chromium page load over HTTP/1.1 -> tcp
 
       // Capture: start tcpdump and wait for "listening on" before any traffic.
       pcap = join(dir, 'browser.pcap');
-      const tcpdumpErr: string[] = [];
-      // --immediate-mode: otherwise the packets of the last, unfinished ring block are lost on SIGINT.
-      // -B: loopback frames are up to 64 KB, the default 2 MB ring holds only ~40 of them.
-      tcpdump = spawn('tcpdump', ['-i', 'lo', '-n', '-s', '0', '-U', '--immediate-mode', '-B', '65536', '-w', pcap, `tcp port ${port}`], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      await new Promise<void>((res, rej) => {
-        const t = setTimeout(() => rej(new Error(`tcpdump did not start listening: ${tcpdumpErr.join('')}`)), 10_000);
-        tcpdump!.stderr!.on('data', (d: Buffer) => {
-          tcpdumpErr.push(d.toString());
-          if (tcpdumpErr.join('').includes('listening on')) {
-            clearTimeout(t);
-            res();
-          }
-        });
-        tcpdump!.once('exit', (code) => {
-          clearTimeout(t);
-          rej(new Error(`tcpdump exited with ${code}: ${tcpdumpErr.join('')}`));
-        });
-      });
+      const capture = await startTcpdump(pcap, `tcp port ${port}`, (c) => (tcpdump = c));
 
       // ---- the browser session: load /, follow the 301, run the scripts, print the DOM.
       // The flags are the ones this machine needs (no sandbox as root, no GPU, no QUIC, and no background
@@ -585,10 +566,7 @@ describe.skipIf(!IS_ROOT)('e2e: headless Chromium page load over HTTP/1.1 -> tcp
 
       // Let the last FIN/ACKs reach tcpdump, then stop it cleanly.
       await sleep(500);
-      tcpdump.kill('SIGINT');
-      await waitExit(tcpdump, 10_000);
-      const summary = tcpdumpErr.join('');
-      assertNoKernelDrops(summary);
+      await stopTcpdump(capture);
     } catch (e) {
       keepDir = true;
       throw e;

@@ -15,7 +15,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IS_ROOT, ROOT, SPANWIRE, freePort, run, sleep, waitExit, waitListening, which, assertNoKernelDrops, stopChildren } from '../helpers/e2e.js';
+import { IS_ROOT, ROOT, SPANWIRE, freePort, run, sleep, waitListening, which, startTcpdump, stopChildren, stopTcpdump } from '../helpers/e2e.js';
 
 const DNSMASQ = '/usr/sbin/dnsmasq';
 const SETUP = 'run `bash test/setup-system.sh` as root (CI does)';
@@ -163,25 +163,7 @@ describe.skipIf(!IS_ROOT)('e2e: dnsmasq on loopback (dig over UDP and TCP) -> tc
 
       // Capture: start tcpdump and wait for "listening on" before any traffic.
       pcap = join(dir, 'dns.pcap');
-      const tcpdumpErr: string[] = [];
-      const filter = `(udp or tcp) and port ${port}`;
-      tcpdump = spawn('tcpdump', ['-i', 'lo', '-n', '-s', '0', '-U', '--immediate-mode', '-B', '65536', '-w', pcap, filter], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      await new Promise<void>((res, rej) => {
-        const t = setTimeout(() => rej(new Error(`tcpdump did not start listening: ${tcpdumpErr.join('')}`)), 10_000);
-        tcpdump!.stderr!.on('data', (d: Buffer) => {
-          tcpdumpErr.push(d.toString());
-          if (tcpdumpErr.join('').includes('listening on')) {
-            clearTimeout(t);
-            res();
-          }
-        });
-        tcpdump!.once('exit', (code) => {
-          clearTimeout(t);
-          rej(new Error(`tcpdump exited with ${code}: ${tcpdumpErr.join('')}`));
-        });
-      });
+      const capture = await startTcpdump(pcap, `(udp or tcp) and port ${port}`, (c) => (tcpdump = c));
 
       // ---- traffic (one query at a time, each over its own socket)
       queries.push(await dig(port, 'app.test', 'A', 'udp'));
@@ -192,10 +174,7 @@ describe.skipIf(!IS_ROOT)('e2e: dnsmasq on loopback (dig over UDP and TCP) -> tc
 
       // Let the last TCP FIN/ACKs reach tcpdump, then stop it cleanly.
       await sleep(500);
-      tcpdump.kill('SIGINT');
-      await waitExit(tcpdump, 10_000);
-      const summary = tcpdumpErr.join('');
-      assertNoKernelDrops(summary);
+      await stopTcpdump(capture);
     } catch (e) {
       keepDir = true;
       throw e;

@@ -2,7 +2,7 @@
  * Process helpers shared by the end-to-end tests: running commands, waiting for servers and exits,
  * free ports. (Test infrastructure only; no project code.)
  */
-import { execFile, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -89,4 +89,46 @@ export async function stopChildren(children: readonly (readonly [ChildProcess | 
       await waitExit(child, 5_000).catch(() => child.kill('SIGKILL'));
     }
   }
+}
+
+/** A running tcpdump and what it has printed on stderr. */
+export interface Capture {
+  child: ChildProcess;
+  stderr: string[];
+}
+
+/**
+ * Starts tcpdump on `lo` writing `pcap` for `filter`, resolving once it prints "listening on".
+ * --immediate-mode: otherwise the packets of the last, unfinished ring block are lost on SIGINT.
+ * -B: loopback frames are up to 64 KB, the default 2 MB ring holds only ~40 of them.
+ * `onStart` receives the child at once, so that cleanup can stop it even if starting fails.
+ */
+export async function startTcpdump(pcap: string, filter: string, onStart: (child: ChildProcess) => void): Promise<Capture> {
+  const stderr: string[] = [];
+  const child = spawn('tcpdump', ['-i', 'lo', '-n', '-s', '0', '-U', '--immediate-mode', '-B', '65536', '-w', pcap, filter], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  onStart(child);
+  await new Promise<void>((res, rej) => {
+    const t = setTimeout(() => rej(new Error(`tcpdump did not start listening: ${stderr.join('')}`)), 10_000);
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr.push(d.toString());
+      if (stderr.join('').includes('listening on')) {
+        clearTimeout(t);
+        res();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      rej(new Error(`tcpdump exited with ${code}: ${stderr.join('')}`));
+    });
+  });
+  return { child, stderr };
+}
+
+/** Stops tcpdump cleanly (SIGINT) and fails if the kernel dropped packets. */
+export async function stopTcpdump(capture: Capture): Promise<void> {
+  capture.child.kill('SIGINT');
+  await waitExit(capture.child, 10_000);
+  assertNoKernelDrops(capture.stderr.join(''));
 }
