@@ -308,15 +308,7 @@ export class FlowTable {
     }
 
     const present = pkt.payloadLength;
-    let wireLen = pkt.wireLength;
-    if (wireLen < present) wireLen = present;
-    if (fromA) {
-      f.packetsA++;
-      f.bytesA += wireLen;
-    } else {
-      f.packetsB++;
-      f.bytesB += wireLen;
-    }
+    const wireLen = this.countPacket(f, fromA, pkt);
     const d = fromA ? f.dirA! : f.dirB!;
     const peer = fromA ? f.dirB! : f.dirA!;
     const reasm = this.reasm;
@@ -345,6 +337,19 @@ export class FlowTable {
     if (d.finDelivered && peer.finDelivered) this.endFlow(f, 'fin', ts);
   }
 
+  /** Counts a packet on its side of the flow; returns its payload length on the wire (>= bytes present). */
+  private countPacket(f: FlowEntry, fromA: boolean, pkt: DecodedPacket): number {
+    const wireLen = pkt.wireLength < pkt.payloadLength ? pkt.payloadLength : pkt.wireLength;
+    if (fromA) {
+      f.packetsA++;
+      f.bytesA += wireLen;
+    } else {
+      f.packetsB++;
+      f.bytesB += wireLen;
+    }
+    return wireLen;
+  }
+
   // ---- UDP ---------------------------------------------------------------------------------
 
   private processUdp(pkt: DecodedPacket, ts: number): void {
@@ -363,15 +368,7 @@ export class FlowTable {
       this.touch(f, ts);
     }
     const present = pkt.payloadLength;
-    let wireLen = pkt.wireLength;
-    if (wireLen < present) wireLen = present;
-    if (fromA) {
-      f.packetsA++;
-      f.bytesA += wireLen;
-    } else {
-      f.packetsB++;
-      f.bytesB += wireLen;
-    }
+    const wireLen = this.countPacket(f, fromA, pkt);
     this.consumer.onData(f, fromA, pkt.buf, pkt.payloadOffset, present, ts);
     if (wireLen > present) {
       this.anomaly('udp_truncated_datagram');
