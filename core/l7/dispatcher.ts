@@ -86,7 +86,6 @@ export class FlowL7 implements ParserContext {
   readonly pending = [new Pending(), new Pending()];
   candidates: ProtocolParser[] | null = null;
   switchTo: string | null = null;
-  stopReason = '';
 
   constructor(
     readonly flow: Flow,
@@ -102,9 +101,8 @@ export class FlowL7 implements ParserContext {
     this.dispatcher.count(kind);
   }
 
-  stop(reason: string): void {
+  stop(_reason: string): void {
     this.state = ST_STOPPED;
-    this.stopReason = reason;
   }
 
   switchProtocol(name: string): boolean {

@@ -336,12 +336,3 @@ export function encodeTraceRequest(spans: readonly SpanData[]): string {
   writeTraceRequest(sink, spans);
   return sink.toString();
 }
-
-/** Attributes as an OTLP/JSON KeyValue list string (tests, small outputs). */
-export function encodeAttributes(attrs: Attributes): string {
-  const sink = new MemorySink();
-  writeByte(sink, 0x5b);
-  writeAttributes(sink, attrs);
-  writeByte(sink, 0x5d);
-  return sink.toString();
-}

@@ -71,10 +71,3 @@ export interface TracesConsumer {
 export function spanDurationNs(s: SpanData): number {
   return (s.endTime[0] - s.startTime[0]) * 1e9 + (s.endTime[1] - s.startTime[1]);
 }
-
-/** Absolute time as a decimal string of ns since the epoch (the OTLP/JSON encoding of fixed64). */
-export function hrTimeToUnixNanoString(t: HrTime): string {
-  if (t[0] === 0) return String(t[1]);
-  const ns = String(t[1]);
-  return String(t[0]) + '000000000'.slice(ns.length) + ns;
-}

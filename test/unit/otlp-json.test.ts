@@ -3,7 +3,6 @@ import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { encodeTraceRequest } from '../../core/otlp/json.js';
 import type { SpanData } from '../../core/trace/span.js';
-import { hrTimeToUnixNanoString } from '../../core/trace/span.js';
 
 // Oracle: the OpenTelemetry JS OTLP/JSON serializer (@opentelemetry/otlp-transformer). Our encoder
 // must produce the same ExportTraceServiceRequest for the same spans, up to the fields OTel JS always
@@ -130,9 +129,14 @@ describe('OTLP/JSON encoding', () => {
   });
 
   it('writes times as decimal nanoseconds since the epoch', () => {
-    expect(hrTimeToUnixNanoString([1590632942, 463512000])).toBe('1590632942463512000');
-    expect(hrTimeToUnixNanoString([1590632942, 5])).toBe('1590632942000000005');
-    expect(hrTimeToUnixNanoString([0, 5])).toBe('5');
+    const line = encodeTraceRequest([
+      span({ startTime: [1590632942, 463512000], endTime: [1590632942, 5] }),
+      span({ startTime: [0, 5], endTime: [0, 5] }),
+    ]);
+    const [a, b] = JSON.parse(line).resourceSpans[0].scopeSpans[0].spans;
+    expect(a.startTimeUnixNano).toBe('1590632942463512000');
+    expect(a.endTimeUnixNano).toBe('1590632942000000005');
+    expect(b.startTimeUnixNano).toBe('5');
   });
 
   it('escapes strings so that every line is valid JSON', () => {
