@@ -5,9 +5,10 @@
 import { ParserRegistry } from '../core/l7/registry.js';
 import type { ProtocolParser } from '../core/l7/types.js';
 import { http1Parser } from './http1/index.js';
+import { http2Parser } from './http2/index.js';
 import { dnsParser } from './dns/index.js';
 
-export const BUILTIN_PARSERS: readonly ProtocolParser[] = [http1Parser, dnsParser];
+export const BUILTIN_PARSERS: readonly ProtocolParser[] = [http1Parser, http2Parser, dnsParser];
 
 export function createDefaultRegistry(): ParserRegistry {
   const r = new ParserRegistry();

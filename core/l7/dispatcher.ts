@@ -86,6 +86,7 @@ export class FlowL7 implements ParserContext {
   readonly pending = [new Pending(), new Pending()];
   candidates: ProtocolParser[] | null = null;
   switchTo: string | null = null;
+  handoff: unknown = null;
 
   constructor(
     readonly flow: Flow,
@@ -105,9 +106,10 @@ export class FlowL7 implements ParserContext {
     this.state = ST_STOPPED;
   }
 
-  switchProtocol(name: string): boolean {
+  switchProtocol(name: string, handoff: unknown = null): boolean {
     if (!this.dispatcher.registry.get(name)) return false;
     this.switchTo = name;
+    this.handoff = handoff;
     return true;
   }
 
@@ -290,6 +292,7 @@ export class L7Dispatcher implements StreamConsumer {
     } catch {
       this.fail(st, 'parser_exception');
     }
+    st.handoff = null;
   }
 
   private fail(st: FlowL7, kind: string): void {

@@ -117,9 +117,16 @@ export interface ParserContext {
   /**
    * Hand the flow over to another registered parser (e.g. 'http2' after `Upgrade: h2c`): the bytes
    * after the ones consumed in this call go to the new parser's session. Returns false (and changes
-   * nothing) when no parser of that name is registered.
+   * nothing) when no parser of that name is registered. `handoff` (protocol-specific, e.g. "the
+   * upgraded request is waiting for its response on stream 1") is given to the new session as
+   * `ctx.handoff`.
    */
-  switchProtocol(name: string): boolean;
+  switchProtocol(name: string, handoff?: unknown): boolean;
+  /**
+   * What the previous parser of this flow handed over with `switchProtocol`; null when the parser
+   * was chosen by detection. Read it in `createSession`.
+   */
+  readonly handoff: unknown;
   /** Parser options from the configuration (protocol-specific; empty object by default). */
   readonly options: Readonly<Record<string, unknown>>;
 }

@@ -39,7 +39,8 @@ function intOption(v: unknown, min: number, fallback: number): number {
   return typeof v === 'number' && Number.isInteger(v) && v >= min ? v : fallback;
 }
 
-function stringList(v: unknown): string[] | null {
+/** A list option: its non-empty strings, or null when it is not an array. */
+export function stringList(v: unknown): string[] | null {
   if (!Array.isArray(v)) return null;
   const out: string[] = [];
   for (const s of v) if (typeof s === 'string' && s.length > 0) out.push(s);

@@ -241,6 +241,9 @@ export const HDR_CONTENT_LENGTH = 2;
 export const HDR_TRANSFER_ENCODING = 3;
 export const HDR_USER_AGENT = 4;
 export const HDR_UPGRADE = 5;
+export const HDR_CONTENT_TYPE = 6;
+export const HDR_GRPC_STATUS = 7;
+export const HDR_GRPC_MESSAGE = 8;
 
 function lit(s: string): Uint8Array {
   const a = new Uint8Array(s.length);
@@ -253,6 +256,9 @@ const N_CONTENT_LENGTH = lit('content-length');
 const N_TRANSFER_ENCODING = lit('transfer-encoding');
 const N_USER_AGENT = lit('user-agent');
 const N_UPGRADE = lit('upgrade');
+const N_CONTENT_TYPE = lit('content-type');
+const N_GRPC_STATUS = lit('grpc-status');
+const N_GRPC_MESSAGE = lit('grpc-message');
 
 /**
  * Case-insensitive compare of `buf[p..p+name.length)` with a lower-case name (letters, digits and
@@ -276,6 +282,10 @@ export function classifyHeader(buf: Uint8Array, p: number, len: number): number 
       return eqName(buf, p, N_UPGRADE) ? HDR_UPGRADE : HDR_OTHER;
     case 10:
       return eqName(buf, p, N_USER_AGENT) ? HDR_USER_AGENT : HDR_OTHER;
+    case 11:
+      return eqName(buf, p, N_GRPC_STATUS) ? HDR_GRPC_STATUS : HDR_OTHER;
+    case 12:
+      return eqName(buf, p, N_CONTENT_TYPE) ? HDR_CONTENT_TYPE : eqName(buf, p, N_GRPC_MESSAGE) ? HDR_GRPC_MESSAGE : HDR_OTHER;
     case 14:
       return eqName(buf, p, N_CONTENT_LENGTH) ? HDR_CONTENT_LENGTH : HDR_OTHER;
     case 17:

@@ -12,6 +12,8 @@ import { latin1 } from '../../core/l7/bytes.js';
 import type { L7Message, ParserContext, ParserSession } from '../../core/l7/types.js';
 import { MSG_REQUEST, MSG_RESPONSE, SESSION_FIFO } from '../../core/l7/types.js';
 import { TraceContextCollector } from '../../core/trace/propagation-impl.js';
+import type { H2cUpgrade } from '../http2/session.js';
+import { decodeGrpcMessage, GrpcWebBody, grpcStatusName, grpcWebKind, parseGrpcStatus } from '../http2/grpc.js';
 import type { Attributes } from '../../core/trace/span.js';
 import { FRAMING_CONNECT, FRAMING_HEAD, FRAMING_NONE, framingOf, METHOD_OTHER } from './methods.js';
 import type { Http1Options } from './options.js';
@@ -26,6 +28,8 @@ import {
   HDR_OTHER,
   HDR_TRANSFER_ENCODING,
   HDR_UPGRADE,
+  HDR_CONTENT_TYPE,
+  HDR_GRPC_STATUS,
   HDR_USER_AGENT,
   HT,
   hostOnly,
@@ -59,6 +63,17 @@ export interface Http1Info {
    * error): its size and end time are lower bounds and it has no body-size attribute.
    */
   incomplete: boolean;
+  /**
+   * gRPC-Web (grpc/doc/PROTOCOL-WEB.md): `rpc.method` of the call ('' when not gRPC-Web), and the
+   * `grpc-status` (-1 when none) and `grpc-message` of the response (headers or trailer frame).
+   */
+  rpcMethod: string;
+  grpcStatus: number;
+  grpcMessage: string;
+}
+
+function newInfo(method: string, statusCode: number, incomplete: boolean): Http1Info {
+  return { method, statusCode, incomplete, rpcMethod: '', grpcStatus: -1, grpcMessage: '' };
 }
 
 // Direction states
@@ -112,6 +127,8 @@ class Direction {
   transferEncoding = false;
   chunked = false;
   upgradeH2c = false;
+  /** gRPC-Web body reader (content-type application/grpc-web*), null otherwise. */
+  grpcWeb: GrpcWebBody | null = null;
   hostSeen = false;
   userAgentSeen = false;
   /** The header field of the previous line (for obs-fold continuation lines). */
@@ -148,6 +165,7 @@ class Direction {
     this.transferEncoding = false;
     this.chunked = false;
     this.upgradeH2c = false;
+    this.grpcWeb = null;
     this.hostSeen = false;
     this.userAgentSeen = false;
     this.lastHeader = HDR_OTHER;
@@ -169,6 +187,8 @@ export class Http1Session implements ParserSession {
   private readonly req = new Direction();
   private readonly resp = new Direction();
   private readonly collector = new TraceContextCollector();
+  /** The last request handed to the pairing layer (an `Upgrade: h2c` request continues in http2). */
+  private lastRequest: L7Message | null = null;
   /** Requests whose final response has not been read: (known-method index + 1) << 2 | framing, and start time. */
   private pendingCodes = new Uint16Array(PENDING_INITIAL);
   private pendingTs = new Float64Array(PENDING_INITIAL);
@@ -211,6 +231,7 @@ export class Http1Session implements ParserSession {
           const n = d.remaining < end - p ? d.remaining : end - p;
           d.remaining -= n;
           d.body += n;
+          if (d.grpcWeb !== null) d.grpcWeb.feed(buf, p, p + n);
           d.wire += n;
           r = p + n;
           if (d.remaining === 0) {
@@ -230,6 +251,7 @@ export class Http1Session implements ParserSession {
           break;
         case ST_UNTIL_CLOSE:
           d.body += end - p;
+          if (d.grpcWeb !== null) d.grpcWeb.feed(buf, p, end);
           d.wire += end - p;
           r = end;
           break;
@@ -367,7 +389,7 @@ export class Http1Session implements ParserSession {
     attrs['network.protocol.version'] = minor === 1 ? '1.1' : '1.0';
     d.framing = framing;
     d.methodIndex = idx;
-    d.info = { method, statusCode: 0, incomplete: false };
+    d.info = newInfo(method, 0, false);
     d.msg = this.message(MSG_REQUEST, d, attrs, d.info);
     this.collector.reset();
     d.state = ST_HEAD;
@@ -431,7 +453,7 @@ export class Http1Session implements ParserSession {
     d.headBytes = n;
     d.wire = n;
     if (n > this.opts.maxHeaderBytes) return this.tooLarge(d, false, buf, lf + 1);
-    d.info = { method: '', statusCode: d.partialStatus, incomplete: false };
+    d.info = newInfo('', d.partialStatus, false);
     d.msg = this.message(MSG_RESPONSE, d, responseAttributes(d.partialStatus, d.partialMinor), d.info);
     d.state = ST_HEAD;
     return lf + 1;
@@ -526,9 +548,35 @@ export class Http1Session implements ParserSession {
           d.msg!.attrs['user_agent.original'] = latin1(buf, vs, ve);
         }
         break;
-      default:
-        // HDR_UPGRADE
+      case HDR_UPGRADE:
         if (!toServer) d.upgradeH2c = upgradeIsH2c(buf, vs, ve);
+        break;
+      case HDR_CONTENT_TYPE:
+        if (d.grpcWeb === null && ve - vs >= 20 && (buf[vs + 12] | 0x20) === 0x67) this.grpcWebContentType(d, toServer, latin1(buf, vs, ve));
+        break;
+      case HDR_GRPC_STATUS:
+        // A trailers-only gRPC-Web response carries the status in its headers.
+        if (!toServer && d.info!.grpcStatus < 0) d.info!.grpcStatus = parseGrpcStatus(latin1(buf, vs, ve));
+        break;
+      default:
+        // HDR_GRPC_MESSAGE
+        if (!toServer && d.info!.grpcMessage === '') d.info!.grpcMessage = decodeGrpcMessage(latin1(buf, vs, ve));
+    }
+  }
+
+  /** `Content-Type: application/grpc-web...`: the message is a gRPC-Web call; its body is read for messages and trailers. */
+  private grpcWebContentType(d: Direction, toServer: boolean, ct: string): void {
+    const kind = grpcWebKind(ct.toLowerCase());
+    if (kind === 0) return;
+    d.grpcWeb = new GrpcWebBody(kind === 2);
+    if (!toServer) return;
+    const a = d.msg!.attrs;
+    a['rpc.system.name'] = 'grpc';
+    a['spanwire.grpc.web'] = true;
+    const path = a['url.path'];
+    if (typeof path === 'string' && path.length > 1 && path.charCodeAt(0) === 0x2f) {
+      d.info!.rpcMethod = path.slice(1);
+      a['rpc.method'] = d.info!.rpcMethod;
     }
   }
 
@@ -589,10 +637,20 @@ export class Http1Session implements ParserSession {
     const framing = this.takeRequest(d);
     d.msg!.size = d.wire;
     if (status === 101) {
-      const h2c = d.upgradeH2c;
-      this.finish(d, false, false, this.ctx.lastByteTs);
       this.done = true;
-      if (!(h2c && this.ctx.switchProtocol('http2'))) this.ctx.stop('upgrade');
+      const req = this.lastRequest;
+      const handoff: H2cUpgrade = {
+        request: req !== null && req.startTs <= d.startTs ? req : null,
+        method: d.info!.method,
+      };
+      if (d.upgradeH2c && this.ctx.switchProtocol('http2', handoff)) {
+        // The upgraded request is HTTP/2's stream 1: its response comes as HTTP/2 and pairs with it
+        // there; the 101 is not the response.
+        d.clearMessage();
+        return p;
+      }
+      this.finish(d, false, false, this.ctx.lastByteTs);
+      this.ctx.stop('upgrade');
       return p;
     }
     if (framing === FRAMING_CONNECT && status < 300) {
@@ -794,10 +852,10 @@ export class Http1Session implements ParserSession {
         attrs['network.protocol.name'] = 'http';
         d.framing = d.partialFraming;
         d.methodIndex = idx;
-        d.info = { method, statusCode: 0, incomplete: true };
+        d.info = newInfo(method, 0, true);
         d.msg = this.message(MSG_REQUEST, d, attrs, d.info);
       } else {
-        d.info = { method: '', statusCode: d.partialStatus, incomplete: true };
+        d.info = newInfo('', d.partialStatus, true);
         d.msg = this.message(MSG_RESPONSE, d, responseAttributes(d.partialStatus, d.partialMinor), d.info);
       }
       d.wire = d.lineScanned;
@@ -837,6 +895,7 @@ export class Http1Session implements ParserSession {
     }
     this.pushPending(d.framing, d.methodIndex, d.startTs);
     d.emitted = true;
+    this.lastRequest = msg;
     this.ctx.emit(msg);
   }
 
@@ -852,6 +911,7 @@ export class Http1Session implements ParserSession {
       msg.size = d.wire;
       if (incomplete) d.info!.incomplete = true;
       else msg.attrs[toServer ? 'http.request.body.size' : 'http.response.body.size'] = d.body;
+      if (d.grpcWeb !== null) this.grpcWebEnd(d, toServer, msg, incomplete);
       if (toServer) {
         if (!d.emitted) this.emitRequest(d);
       } else {
@@ -864,6 +924,19 @@ export class Http1Session implements ParserSession {
       }
     }
     d.clearMessage();
+  }
+
+  private grpcWebEnd(d: Direction, toServer: boolean, msg: L7Message, incomplete: boolean): void {
+    const g = d.grpcWeb!;
+    const info = d.info!;
+    if (!g.lost && !incomplete) msg.attrs[toServer ? 'spanwire.grpc.request.messages' : 'spanwire.grpc.response.messages'] = g.count;
+    if (toServer) return;
+    if (info.grpcStatus < 0 && g.status >= 0) {
+      info.grpcStatus = g.status;
+      info.grpcMessage = g.message;
+    }
+    msg.attrs['rpc.system.name'] = 'grpc';
+    if (info.grpcStatus >= 0) msg.attrs['rpc.response.status_code'] = grpcStatusName(info.grpcStatus);
   }
 
   // ---- requests awaiting their response -------------------------------------------------------------

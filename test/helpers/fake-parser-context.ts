@@ -16,6 +16,8 @@ export class FakeContext implements ParserContext {
   readonly anomalies: string[] = [];
   stopped = '';
   switchedTo = '';
+  /** What the session handed over with switchProtocol. */
+  handedOver: unknown = null;
   session: ParserSession;
   private readonly held: [Uint8Array, Uint8Array] = [new Uint8Array(0), new Uint8Array(0)];
   private readonly heldTs = [0, 0];
@@ -24,6 +26,7 @@ export class FakeContext implements ParserContext {
     parser: ProtocolParser,
     readonly options: Readonly<Record<string, unknown>> = {},
     private readonly known = new Set(['http2']),
+    readonly handoff: unknown = null,
   ) {
     this.session = parser.createSession(this);
   }
@@ -37,9 +40,10 @@ export class FakeContext implements ParserContext {
   stop(reason: string): void {
     this.stopped = reason;
   }
-  switchProtocol(name: string): boolean {
+  switchProtocol(name: string, handoff: unknown = null): boolean {
     if (!this.known.has(name)) return false;
     this.switchedTo = name;
+    this.handedOver = handoff;
     return true;
   }
 

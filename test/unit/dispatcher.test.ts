@@ -32,6 +32,8 @@ function lineParser(name: string, lead = 'Q'): ProtocolParser {
       return PROBE_NO;
     },
     createSession(ctx: ParserContext) {
+      // What the previous parser handed over (switchProtocol's second argument), shown in messages.
+      const handed = (ctx.handoff as { from?: string } | null)?.from ?? '';
       return {
         parse(toServer, buf, off, len) {
           let consumed = 0;
@@ -44,14 +46,14 @@ function lineParser(name: string, lead = 'Q'): ProtocolParser {
             if (line === 'X') return PARSE_ERROR;
             if (line === '!') throw new Error('boom');
             if (line === 'SWITCH') {
-              ctx.switchProtocol('upper');
+              ctx.switchProtocol('upper', { from: name });
               return consumed;
             }
             if (line === 'STOP') {
               ctx.stop('tunnel');
               return consumed;
             }
-            const text = name === 'upper' ? line.toUpperCase() : line;
+            const text = name === 'upper' ? `${line.toUpperCase()}${handed ? ` (from ${handed})` : ''}` : line;
             ctx.emit({
               type: toServer ? MSG_REQUEST : MSG_RESPONSE,
               sessionId: SESSION_FIFO,
@@ -192,7 +194,9 @@ describe('L7Dispatcher', () => {
     const f = makeFlow();
     d.onFlowStart(f);
     d.onData(f, true, enc('Qa\nSWITCH\nqb\n'), 0, 13, 1);
-    expect(msgs.map((m) => `${m.proto}:${m.info}`)).toEqual(['line:Qa', 'upper:QB']);
+    // The new session got the hand-over object in createSession; the flow does not keep it.
+    expect(msgs.map((m) => `${m.proto}:${m.info}`)).toEqual(['line:Qa', 'upper:QB (from line)']);
+    expect((f.l7 as FlowL7).handoff).toBeNull();
   });
 
   it('ignores the rest of a flow after stop', () => {

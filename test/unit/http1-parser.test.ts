@@ -104,10 +104,10 @@ describe('requests and responses', () => {
       'network.protocol.version': '1.1',
       'http.request.body.size': 0,
     });
-    expect(info(q)).toEqual({ method: 'GET', statusCode: 0, incomplete: false });
+    expect(info(q)).toEqual({ method: 'GET', statusCode: 0, incomplete: false, rpcMethod: '', grpcStatus: -1, grpcMessage: '' });
     expect(r).toMatchObject({ type: MSG_RESPONSE, sessionId: SESSION_FIFO, startTs: 200, endTs: 200, size: RESP.length, trace: null, afterGap: false });
     expect(r.attrs).toEqual({ 'http.response.status_code': 200, 'network.protocol.name': 'http', 'network.protocol.version': '1.1', 'http.response.body.size': 51 });
-    expect(info(r)).toEqual({ method: 'GET', statusCode: 200, incomplete: false });
+    expect(info(r)).toEqual({ method: 'GET', statusCode: 200, incomplete: false, rpcMethod: '', grpcStatus: -1, grpcMessage: '' });
     expect(c.anomalies).toEqual([]);
   });
 
@@ -284,7 +284,10 @@ describe('requests and responses', () => {
     expect(c.feed(false, head + h2)).toBe(head.length);
     expect(c.switchedTo).toBe('http2');
     expect(c.stopped).toBe('');
-    expect(c.summary()).toEqual(['REQ GET /', 'RESP 101']);
+    // The upgraded request is HTTP/2's stream 1 (RFC 9113 3.2): the 101 is not its response; the
+    // request goes to http2 with the hand-over.
+    expect(c.summary()).toEqual(['REQ GET /']);
+    expect(c.handedOver).toEqual({ request: c.messages[0], method: 'GET' });
   });
 
   it('101 to h2c without an http2 parser, or to anything else, stops parsing', () => {

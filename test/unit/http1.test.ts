@@ -136,7 +136,7 @@ describe('http1 parsing', () => {
     const h2 = new FakeContext(http1Parser);
     h2.feed(true, 'GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n');
     h2.feed(false, 'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n');
-    expect(h2.summary()).toEqual(['REQ GET /', 'RESP 101']);
+    expect(h2.summary()).toEqual(['REQ GET /']);
     expect(h2.switchedTo).toBe('http2');
     const none = new FakeContext(http1Parser, {}, new Set());
     none.feed(true, 'GET / HTTP/1.1\r\nUpgrade: h2c\r\n\r\n');
