@@ -4,7 +4,7 @@ import { STATUS_ERROR, spanDurationNs } from '../trace/span.js';
 
 const KIND = ['-', 'INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER'];
 /** Attributes shown as the result, first present wins. */
-const RESULT_KEYS = ['http.response.status_code', 'rpc.response.status_code', 'db.response.status_code', 'spanwire.dns.rcode'];
+const RESULT_KEYS = ['rpc.response.status_code', 'http.response.status_code', 'db.response.status_code', 'spanwire.dns.rcode'];
 /** Attributes shown as the detail, first present wins. */
 const DETAIL_KEYS = ['url.path', 'rpc.method', 'db.query.text', 'messaging.destination.name', 'dns.question.name'];
 

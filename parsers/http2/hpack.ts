@@ -268,13 +268,15 @@ export class HpackDecoder {
   }
 
   private evict(): void {
+    // With the entries held (and the one just added) no entry older than them (32 octets at least)
+    // fits in the table any more: the encoder, which evicts oldest first, has dropped them all.
+    if (this.tail && this.size + ENTRY_OVERHEAD > this.maxSize) this.tail = false;
     while (this.size > this.maxSize && this.names.length > 0) {
       const name = this.names.shift();
       this.values.shift();
       this.size -= this.sizes.shift()!;
       if (name === null) this.unknownEntries--;
     }
-    // No entry (32 octets at least) older than the ones held can still fit.
     if (this.tail && this.size + ENTRY_OVERHEAD > this.maxSize) this.tail = false;
   }
 
