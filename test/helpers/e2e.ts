@@ -3,7 +3,7 @@
  * free ports. (Test infrastructure only; no project code.)
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,4 +131,52 @@ export async function stopTcpdump(capture: Capture): Promise<void> {
   capture.child.kill('SIGINT');
   await waitExit(capture.child, 10_000);
   assertNoKernelDrops(capture.stderr.join(''));
+}
+
+/** A span read back from spanwire's OTLP/JSON output: name, status and attributes as plain values. */
+export interface OtlpSpanView {
+  name: string;
+  kind: number;
+  status: { code: number; message: string };
+  attrs: Record<string, string | number | boolean | undefined>;
+  startNs: bigint;
+  endNs: bigint;
+}
+
+/** Reads an OTLP/JSON file (one ExportTraceServiceRequest per line) written by `spanwire replay -o`. */
+export function readOtlpSpans(file: string): OtlpSpanView[] {
+  type AnyValue = { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number };
+  type Span = {
+    name: string;
+    kind?: number;
+    status?: { code?: number; message?: string };
+    startTimeUnixNano: string;
+    endTimeUnixNano: string;
+    attributes?: { key: string; value: AnyValue }[];
+  };
+  const out: OtlpSpanView[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const req = JSON.parse(line) as { resourceSpans?: { scopeSpans?: { spans?: Span[] }[] }[] };
+    for (const rs of req.resourceSpans ?? []) {
+      for (const ss of rs.scopeSpans ?? []) {
+        for (const s of ss.spans ?? []) {
+          const attrs: OtlpSpanView['attrs'] = {};
+          for (const a of s.attributes ?? []) {
+            const v = a.value;
+            attrs[a.key] = v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : (v.doubleValue ?? v.boolValue));
+          }
+          out.push({
+            name: s.name,
+            kind: s.kind ?? 0,
+            status: { code: s.status?.code ?? 0, message: s.status?.message ?? '' },
+            attrs,
+            startNs: BigInt(s.startTimeUnixNano),
+            endNs: BigInt(s.endTimeUnixNano),
+          });
+        }
+      }
+    }
+  }
+  return out;
 }
