@@ -78,3 +78,62 @@ export function fold(sum) {
   while (sum > 0xffff) sum = (sum % 65536) + Math.floor(sum / 65536);
   return ~sum & 0xffff;
 }
+
+// ---- one Ethernet / IPv4 / TCP packet ------------------------------------------------------------------
+const SCRATCH = Buffer.allocUnsafe(65536);
+/**
+ * Writes one TCP segment from `src` to `dst` (objects { ip, port, mac: Buffer(6), ipId, seq }) at
+ * `tsUs` (microseconds since the epoch): `payload[from, from+len)` (any array-like of bytes, or null),
+ * TCP `flags`, correct checksums; advances src.seq (and src.ipId). The ack number is dst.seq.
+ */
+export function tcpIpv4Packet(out, tsUs, src, dst, flags, payload, from, len) {
+  const b = out.buf;
+  const o = out.reserve();
+  const ipLen = 40 + len;
+  const frameLen = 14 + ipLen;
+  b.writeUInt32LE(Math.floor(tsUs / 1e6), o);
+  b.writeUInt32LE(tsUs % 1e6, o + 4);
+  b.writeUInt32LE(frameLen, o + 8);
+  b.writeUInt32LE(frameLen, o + 12);
+  const e = o + 16;
+  dst.mac.copy(b, e);
+  src.mac.copy(b, e + 6);
+  b[e + 12] = 0x08;
+  b[e + 13] = 0x00;
+  const ip = e + 14;
+  b[ip] = 0x45;
+  b[ip + 1] = 0;
+  b.writeUInt16BE(ipLen, ip + 2);
+  b.writeUInt16BE(src.ipId, ip + 4);
+  src.ipId = (src.ipId + 1) & 0xffff;
+  b[ip + 6] = 0x40;
+  b[ip + 7] = 0;
+  b[ip + 8] = 64;
+  b[ip + 9] = 6;
+  b[ip + 10] = 0;
+  b[ip + 11] = 0;
+  b.writeUInt32BE(src.ip >>> 0, ip + 12);
+  b.writeUInt32BE(dst.ip >>> 0, ip + 16);
+  b.writeUInt16BE(fold(sum16(b, ip, ip + 20, 0)), ip + 10);
+  const t = ip + 20;
+  b.writeUInt16BE(src.port, t);
+  b.writeUInt16BE(dst.port, t + 2);
+  b.writeUInt32BE(src.seq >>> 0, t + 4);
+  b.writeUInt32BE(flags & 0x10 ? dst.seq >>> 0 : 0, t + 8);
+  b[t + 12] = 5 << 4;
+  b[t + 13] = flags;
+  b.writeUInt16BE(64240, t + 14);
+  b[t + 16] = 0;
+  b[t + 17] = 0;
+  b[t + 18] = 0;
+  b[t + 19] = 0;
+  if (len > 0) {
+    for (let i = 0; i < len; i++) SCRATCH[i] = payload[from + i];
+    SCRATCH.copy(b, t + 20, 0, len);
+  }
+  const l4Len = 20 + len;
+  const s = ((src.ip >>> 16) + (src.ip & 0xffff) + (dst.ip >>> 16) + (dst.ip & 0xffff) + 6 + l4Len) >>> 0;
+  b.writeUInt16BE(fold(sum16(b, t, t + l4Len, s)), t + 16);
+  out.commit(16 + frameLen);
+  src.seq = (src.seq + len + (flags & 0x03 ? 1 : 0)) >>> 0;
+}
