@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IS_ROOT, SPANWIRE, freePort, readOtlpSpans, run, sleep, startTcpdump, stopChildren, stopTcpdump, waitListening, which } from '../helpers/e2e.js';
+import { IS_ROOT, nginxPrelude, SPANWIRE, freePort, readOtlpSpans, run, sleep, startTcpdump, stopChildren, stopTcpdump, waitListening, which } from '../helpers/e2e.js';
 import type { OtlpSpanView } from '../helpers/e2e.js';
 import { headerValue, tsharkHttp2Streams } from '../helpers/tshark-http2.js';
 
@@ -36,20 +36,7 @@ interface Transfer {
 
 function config(dir: string, port: number, upstream: number): string {
   return `
-daemon off;
-master_process off;
-worker_processes 1;
-user root;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log info;
-events { worker_connections 64; }
-http {
-  access_log ${dir}/access.log;
-  client_body_temp_path ${dir}/tmp/body;
-  proxy_temp_path ${dir}/tmp/proxy;
-  fastcgi_temp_path ${dir}/tmp/fastcgi;
-  uwsgi_temp_path ${dir}/tmp/uwsgi;
-  scgi_temp_path ${dir}/tmp/scgi;
+${nginxPrelude(dir)}
   default_type application/octet-stream;
   client_max_body_size 8m;
   server {

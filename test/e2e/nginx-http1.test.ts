@@ -17,7 +17,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { IS_ROOT, ROOT, SPANWIRE, freePort, run, sleep, waitListening, which, startTcpdump, stopChildren, stopTcpdump } from '../helpers/e2e.js';
+import { IS_ROOT, nginxPrelude, ROOT, SPANWIRE, freePort, run, sleep, waitListening, which, startTcpdump, stopChildren, stopTcpdump } from '../helpers/e2e.js';
 
 const NGINX = '/usr/sbin/nginx';
 const SETUP = 'run `bash test/setup-system.sh` as root (CI does)';
@@ -58,20 +58,7 @@ interface SpanView extends Exchange {
 
 function nginxConfig(dir: string, port: number, upstreamPort: number): string {
   return `
-daemon off;
-master_process off;
-worker_processes 1;
-user root;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log info;
-events { worker_connections 64; }
-http {
-  access_log ${dir}/access.log;
-  client_body_temp_path ${dir}/tmp/body;
-  proxy_temp_path ${dir}/tmp/proxy;
-  fastcgi_temp_path ${dir}/tmp/fastcgi;
-  uwsgi_temp_path ${dir}/tmp/uwsgi;
-  scgi_temp_path ${dir}/tmp/scgi;
+${nginxPrelude(dir)}
   types { text/html html; text/plain txt; application/octet-stream bin; }
   default_type application/octet-stream;
   keepalive_requests 1000;

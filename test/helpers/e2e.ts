@@ -180,3 +180,24 @@ export function readOtlpSpans(file: string): OtlpSpanView[] {
   }
   return out;
 }
+
+/**
+ * The start of an nginx configuration for a test instance in `dir` (a `tmp/` subfolder must exist):
+ * foreground, one process, logs and temp files under `dir`; ends inside the open `http {` block.
+ */
+export function nginxPrelude(dir: string): string {
+  return `daemon off;
+master_process off;
+worker_processes 1;
+user root;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log info;
+events { worker_connections 64; }
+http {
+  access_log ${dir}/access.log;
+  client_body_temp_path ${dir}/tmp/body;
+  proxy_temp_path ${dir}/tmp/proxy;
+  fastcgi_temp_path ${dir}/tmp/fastcgi;
+  uwsgi_temp_path ${dir}/tmp/uwsgi;
+  scgi_temp_path ${dir}/tmp/scgi;`;
+}
