@@ -65,6 +65,10 @@ export class TableExporter implements TracesConsumer {
         }
       }
       if (a['url.query'] !== undefined && detail === a['url.path']) detail += `?${a['url.query']}`;
+      // gRPC: the name is already the method; show the messages each way.
+      if (a['rpc.system.name'] === 'grpc' && a['spanwire.grpc.request.messages'] !== undefined) {
+        detail = `messages ${a['spanwire.grpc.request.messages']} -> ${a['spanwire.grpc.response.messages'] ?? '?'}`;
+      }
       if (detail.length > 80) detail = detail.slice(0, 77) + '...';
       this.out.write(
         `${formatStart(sp.startTime)} ${padLeft(formatDuration(spanDurationNs(sp)), 10)}  ${pad(conn, 47)} ${pad(String(a['spanwire.protocol'] ?? ''), 6)} ${pad(KIND[sp.kind] ?? '?', 8)} ${pad(sp.name, 16)} ${pad(result, 10)} ${detail}\n`,

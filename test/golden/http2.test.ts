@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SpanData } from '../../core/trace/span.js';
-import { PCAPS, replaySpans } from '../helpers/replay.js';
+import { PCAPS, ROOT, replaySpans } from '../helpers/replay.js';
 import type { TsharkStream } from '../helpers/tshark-http2.js';
 import { hasUnknown, headerValue, tsharkHttp2Streams } from '../helpers/tshark-http2.js';
 
@@ -146,6 +146,16 @@ describe('HTTP/2 and gRPC golden captures (checked against tshark)', () => {
   it('http2-multi.pcap: two concurrent streams mid-connection, responses out of order', async () => {
     const { spans } = await expectMatchesTshark(resolve(HTTP, 'http2-multi.pcap'), 3550);
     expect(spans.length).toBe(2);
+  });
+
+  it('examples/captures/grpc-demo.pcap (the README tour): five grpc-js calls, one NOT_FOUND', async () => {
+    const file = resolve(ROOT, 'examples/captures/grpc-demo.pcap');
+    const { spans, streams } = await expectMatchesTshark(file, 50051);
+    expect(spans.length).toBe(5);
+    const counts = tsharkGrpcMessages(file, 50051);
+    const t = streams[0];
+    expect(counts.get(`${t.tcpStream}/${t.clientPort}`)).toBe(1 + 1 + 1 + 1 + 4);
+    expect(spans.filter((s) => s.status.code === 2).map((s) => [s.attributes['rpc.response.status_code'], s.status.message])).toEqual([['NOT_FOUND', 'no such item']]);
   });
 
   it('httpv2-stream-id.pcap: a lone request mid-connection with a high stream id', async () => {
