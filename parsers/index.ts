@@ -7,8 +7,9 @@ import type { ProtocolParser } from '../core/l7/types.js';
 import { http1Parser } from './http1/index.js';
 import { http2Parser } from './http2/index.js';
 import { dnsParser } from './dns/index.js';
+import { redisParser } from './redis/index.js';
 
-export const BUILTIN_PARSERS: readonly ProtocolParser[] = [http1Parser, http2Parser, dnsParser];
+export const BUILTIN_PARSERS: readonly ProtocolParser[] = [http1Parser, http2Parser, dnsParser, redisParser];
 
 export function createDefaultRegistry(): ParserRegistry {
   const r = new ParserRegistry();

@@ -26,7 +26,8 @@ export async function replaySpans(
 
 /** tshark as the oracle: rows of tab-separated fields (one row per matching frame). */
 export function tshark(file: string, filter: string, fields: string[], extra: string[] = []): string[][] {
-  const args = ['-r', file, ...extra, '-Y', filter, '-T', 'fields', '-E', 'separator=\t', '-E', 'occurrence=f'];
+  // `extra` last: it may override the defaults (e.g. '-E occurrence=a').
+  const args = ['-r', file, '-Y', filter, '-T', 'fields', '-E', 'separator=\t', '-E', 'occurrence=f', ...extra];
   for (const f of fields) args.push('-e', f);
   const out = execFileSync('tshark', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   return out
