@@ -1,6 +1,7 @@
 /**
- * Shared by the capture generators (benchmarks/replay/gen.mjs, benchmarks/dns/gen.mjs): a seeded PRNG
- * (mulberry32), a streaming pcap writer with one reused buffer, and Internet-checksum helpers.
+ * Shared by the capture generators (benchmarks/{replay,dns,http2,redis}/gen.mjs): a seeded PRNG
+ * (mulberry32), a streaming pcap writer with one reused buffer, checksums, one IPv4 TCP/UDP packet writer
+ * and the interleaving of concurrent connections.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 
@@ -79,17 +80,20 @@ export function fold(sum) {
   return ~sum & 0xffff;
 }
 
-// ---- one Ethernet / IPv4 / TCP packet ------------------------------------------------------------------
+// ---- one Ethernet / IPv4 / TCP or UDP packet ------------------------------------------------------------
 const SCRATCH = Buffer.allocUnsafe(65536);
 /**
- * Writes one TCP segment from `src` to `dst` (objects { ip, port, mac: Buffer(6), ipId, seq }) at
- * `tsUs` (microseconds since the epoch): `payload[from, from+len)` (any array-like of bytes, or null),
- * TCP `flags`, correct checksums; advances src.seq (and src.ipId). The ack number is dst.seq.
+ * Writes one packet from `src` to `dst` (objects { ip, port, mac: Buffer(6), ipId, seq }) at `tsUs`
+ * (microseconds since the epoch): IPv4 (DF set for TCP), then TCP (`proto` 6, with `flags`, the ack number
+ * dst.seq when ACK is set, an MSS option when `mssOption`) or UDP (`proto` 17), carrying
+ * `data[from, from+len)` (a Buffer, any array-like of bytes, or null when len is 0); correct checksums.
+ * Advances src.ipId, and src.seq for TCP (SYN and FIN count one).
  */
-export function tcpIpv4Packet(out, tsUs, src, dst, flags, payload, from, len) {
+export function ipv4Packet(out, tsUs, src, dst, proto, flags, data, from, len, mssOption = false) {
   const b = out.buf;
   const o = out.reserve();
-  const ipLen = 40 + len;
+  const l4Header = proto === 17 ? 8 : mssOption ? 24 : 20;
+  const ipLen = 20 + l4Header + len;
   const frameLen = 14 + ipLen;
   b.writeUInt32LE(Math.floor(tsUs / 1e6), o);
   b.writeUInt32LE(tsUs % 1e6, o + 4);
@@ -106,10 +110,10 @@ export function tcpIpv4Packet(out, tsUs, src, dst, flags, payload, from, len) {
   b.writeUInt16BE(ipLen, ip + 2);
   b.writeUInt16BE(src.ipId, ip + 4);
   src.ipId = (src.ipId + 1) & 0xffff;
-  b[ip + 6] = 0x40;
+  b[ip + 6] = proto === 6 ? 0x40 : 0; // DF for TCP
   b[ip + 7] = 0;
-  b[ip + 8] = 64;
-  b[ip + 9] = 6;
+  b[ip + 8] = 64; // TTL
+  b[ip + 9] = proto;
   b[ip + 10] = 0;
   b[ip + 11] = 0;
   b.writeUInt32BE(src.ip >>> 0, ip + 12);
@@ -118,22 +122,58 @@ export function tcpIpv4Packet(out, tsUs, src, dst, flags, payload, from, len) {
   const t = ip + 20;
   b.writeUInt16BE(src.port, t);
   b.writeUInt16BE(dst.port, t + 2);
-  b.writeUInt32BE(src.seq >>> 0, t + 4);
-  b.writeUInt32BE(flags & 0x10 ? dst.seq >>> 0 : 0, t + 8);
-  b[t + 12] = 5 << 4;
-  b[t + 13] = flags;
-  b.writeUInt16BE(64240, t + 14);
-  b[t + 16] = 0;
-  b[t + 17] = 0;
-  b[t + 18] = 0;
-  b[t + 19] = 0;
-  if (len > 0) {
-    for (let i = 0; i < len; i++) SCRATCH[i] = payload[from + i];
-    SCRATCH.copy(b, t + 20, 0, len);
+  if (proto === 17) {
+    b.writeUInt16BE(8 + len, t + 4);
+    b[t + 6] = 0;
+    b[t + 7] = 0;
+  } else {
+    b.writeUInt32BE(src.seq >>> 0, t + 4);
+    b.writeUInt32BE(flags & 0x10 ? dst.seq >>> 0 : 0, t + 8); // ack = everything the peer sent so far
+    b[t + 12] = (l4Header / 4) << 4;
+    b[t + 13] = flags;
+    b.writeUInt16BE(64240, t + 14); // window
+    b[t + 16] = 0;
+    b[t + 17] = 0;
+    b[t + 18] = 0;
+    b[t + 19] = 0;
+    if (mssOption) {
+      b[t + 20] = 2;
+      b[t + 21] = 4;
+      b.writeUInt16BE(MSS, t + 22);
+    }
   }
-  const l4Len = 20 + len;
-  const s = ((src.ip >>> 16) + (src.ip & 0xffff) + (dst.ip >>> 16) + (dst.ip & 0xffff) + 6 + l4Len) >>> 0;
-  b.writeUInt16BE(fold(sum16(b, t, t + l4Len, s)), t + 16);
+  if (len > 0) {
+    if (Buffer.isBuffer(data)) data.copy(b, t + l4Header, from, from + len);
+    else {
+      for (let i = 0; i < len; i++) SCRATCH[i] = data[from + i];
+      SCRATCH.copy(b, t + l4Header, 0, len);
+    }
+  }
+  const l4Len = l4Header + len;
+  const s = (src.ip >>> 16) + (src.ip & 0xffff) + (dst.ip >>> 16) + (dst.ip & 0xffff) + proto + l4Len;
+  let ck = fold(sum16(b, t, t + l4Len, s));
+  if (proto === 17 && ck === 0) ck = 0xffff; // UDP: 0 means "no checksum"
+  b.writeUInt16BE(ck, t + (proto === 17 ? 6 : 16));
   out.commit(16 + frameLen);
-  src.seq = (src.seq + len + (flags & 0x03 ? 1 : 0)) >>> 0;
+  if (proto === 6) src.seq = (src.seq + len + (flags & 0x03 ? 1 : 0)) >>> 0;
+}
+
+/** A TCP segment (see `ipv4Packet`). */
+export function tcpIpv4Packet(out, tsUs, src, dst, flags, data, from, len) {
+  ipv4Packet(out, tsUs, src, dst, 6, flags, data, from, len);
+}
+
+/**
+ * Runs connections (generators yielding between writes) `concurrency` at a time, stepping a random live
+ * one each time, so their packets interleave; new ones start until `budgetReached()`, then the live ones
+ * run to their end.
+ */
+export function interleave(concurrency, budgetReached, start) {
+  const live = [];
+  while (!budgetReached() || live.length > 0) {
+    while (!budgetReached() && live.length < concurrency) live.push(start());
+    if (live.length === 0) break;
+    const i = Math.floor(rand() * live.length);
+    if (live[i].next().done) live.splice(i, 1);
+  }
 }

@@ -27,7 +27,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { MSS, PcapWriter, fold, pick, rand, randInt, seedRandom, sum16 } from '../gen-lib.mjs';
+import { MSS, PcapWriter, ipv4Packet, pick, rand, randInt, seedRandom } from '../gen-lib.mjs';
 
 const USAGE =
   'usage: node benchmarks/dns/gen.mjs OUT.pcap [--packets N] [--clients C] [--concurrency K] [--seed S]\n' +
@@ -365,67 +365,7 @@ function main() {
   /** One Ethernet/IPv4 packet with a UDP or TCP header; payload from scratch[from, from+len). */
   function packet(src, dst, proto, flags, from, len, mssOption) {
     clockUs += 1 + Math.floor(rand() * 6);
-    const b = out.buf;
-    const o = out.reserve();
-    const l4Header = proto === 17 ? 8 : mssOption ? 24 : 20;
-    const ipLen = 20 + l4Header + len;
-    const frameLen = 14 + ipLen;
-    b.writeUInt32LE(Math.floor(clockUs / 1e6), o);
-    b.writeUInt32LE(clockUs % 1e6, o + 4);
-    b.writeUInt32LE(frameLen, o + 8);
-    b.writeUInt32LE(frameLen, o + 12);
-    const e = o + 16;
-    dst.mac.copy(b, e);
-    src.mac.copy(b, e + 6);
-    b[e + 12] = 0x08;
-    b[e + 13] = 0x00;
-    const ip = e + 14;
-    b[ip] = 0x45;
-    b[ip + 1] = 0;
-    b.writeUInt16BE(ipLen, ip + 2);
-    b.writeUInt16BE(src.ipId, ip + 4);
-    src.ipId = (src.ipId + 1) & 0xffff;
-    b[ip + 6] = proto === 6 ? 0x40 : 0;
-    b[ip + 7] = 0;
-    b[ip + 8] = 64;
-    b[ip + 9] = proto;
-    b[ip + 10] = 0;
-    b[ip + 11] = 0;
-    b.writeUInt32BE(src.ip, ip + 12);
-    b.writeUInt32BE(dst.ip, ip + 16);
-    b.writeUInt16BE(fold(sum16(b, ip, ip + 20, 0)), ip + 10);
-    const t = ip + 20;
-    b.writeUInt16BE(src.port, t);
-    b.writeUInt16BE(dst.port, t + 2);
-    if (proto === 17) {
-      b.writeUInt16BE(8 + len, t + 4);
-      b[t + 6] = 0;
-      b[t + 7] = 0;
-    } else {
-      b.writeUInt32BE(src.seq, t + 4);
-      b.writeUInt32BE(flags & 0x10 ? dst.seq : 0, t + 8);
-      b[t + 12] = (l4Header / 4) << 4;
-      b[t + 13] = flags;
-      b.writeUInt16BE(64240, t + 14);
-      b[t + 16] = 0;
-      b[t + 17] = 0;
-      b[t + 18] = 0;
-      b[t + 19] = 0;
-      if (mssOption) {
-        b[t + 20] = 2;
-        b[t + 21] = 4;
-        b.writeUInt16BE(MSS, t + 22);
-      }
-    }
-    if (len > 0) scratch.copy(b, t + l4Header, from, from + len);
-    const l4Len = l4Header + len;
-    let s = (src.ip >>> 16) + (src.ip & 0xffff) + (dst.ip >>> 16) + (dst.ip & 0xffff) + proto + l4Len;
-    s = sum16(b, t, t + l4Len, s);
-    let ck = fold(s);
-    if (proto === 17 && ck === 0) ck = 0xffff;
-    b.writeUInt16BE(ck, t + (proto === 17 ? 6 : 16));
-    out.commit(16 + frameLen);
-    if (proto === 6) src.seq = (src.seq + len + (flags & 0x03 ? 1 : 0)) >>> 0;
+    ipv4Packet(out, clockUs, src, dst, proto, flags, scratch, from, len, mssOption);
   }
 
   const SYN = 0x02;

@@ -29,7 +29,7 @@
 import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { PcapWriter, pick, rand, randInt, seedRandom, tcpIpv4Packet } from '../gen-lib.mjs';
+import { PcapWriter, pick, rand, randInt, seedRandom, interleave, tcpIpv4Packet } from '../gen-lib.mjs';
 import { DIST } from '../lib.mjs';
 
 const { HUFFMAN_CODES, HUFFMAN_LENGTHS } = await import(pathToFileURL(join(DIST, 'parsers', 'http2', 'huffman.js')).href);
@@ -353,13 +353,7 @@ function main() {
     return [...frame(HEADERS, es, id, block.slice(0, cut)), ...frame(CONTINUATION, 4, id, block.slice(cut))];
   }
 
-  const live = [];
-  while (!budget() || live.length > 0) {
-    while (!budget() && live.length < opts.connections) live.push(connection());
-    if (live.length === 0) break;
-    const i = Math.floor(rand() * live.length);
-    if (live[i].next().done) live.splice(i, 1);
-  }
+  interleave(opts.connections, budget, connection);
   out.close();
   truth.packets = out.packets;
   truth.bytes = out.bytes;

@@ -16,7 +16,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { PcapWriter, rand, randInt, seedRandom, tcpIpv4Packet } from '../gen-lib.mjs';
+import { PcapWriter, rand, randInt, seedRandom, interleave, tcpIpv4Packet } from '../gen-lib.mjs';
 
 const USAGE =
   'usage: node benchmarks/redis/gen.mjs OUT.pcap [--packets N] [--connections C] [--seed S]\n' +
@@ -128,13 +128,7 @@ function main() {
     ctl(client, server, 0x10);
   }
 
-  const live = [];
-  while (!budget() || live.length > 0) {
-    while (!budget() && live.length < opts.connections) live.push(connection());
-    if (live.length === 0) break;
-    const i = Math.floor(rand() * live.length);
-    if (live[i].next().done) live.splice(i, 1);
-  }
+  interleave(opts.connections, budget, connection);
   out.close();
   truth.packets = out.packets;
   truth.bytes = out.bytes;
