@@ -8,8 +8,9 @@ import { http1Parser } from './http1/index.js';
 import { http2Parser } from './http2/index.js';
 import { dnsParser } from './dns/index.js';
 import { redisParser } from './redis/index.js';
+import { postgresqlParser } from './postgresql/index.js';
 
-export const BUILTIN_PARSERS: readonly ProtocolParser[] = [http1Parser, http2Parser, dnsParser, redisParser];
+export const BUILTIN_PARSERS: readonly ProtocolParser[] = [http1Parser, http2Parser, dnsParser, redisParser, postgresqlParser];
 
 export function createDefaultRegistry(): ParserRegistry {
   const r = new ParserRegistry();

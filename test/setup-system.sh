@@ -4,21 +4,23 @@
 #   chromium (a real browser: test/e2e/browser-session.test.ts runs it headless),
 #   dnsmasq (real DNS server) and dnsutils (dig, real DNS client) for test/e2e/dns-dnsmasq.test.ts,
 #   nghttp2-client (nghttp: many concurrent HTTP/2 streams on one connection) for test/e2e/h2c-nginx-curl.test.ts,
-#   redis-server (redis-server and redis-cli) for test/e2e/redis.test.ts.
+#   redis-server (redis-server and redis-cli) for test/e2e/redis.test.ts, postgresql (server 15 and psql)
+#   for test/e2e/postgresql.test.ts.
 # Idempotent: does nothing (no apt) when every binary is already there. CI runs it before the tests.
 set -euo pipefail
 
 export PATH="$PATH:/usr/sbin:/sbin"
 missing=()
-for bin in tshark tcpdump nginx curl dig nghttp redis-server redis-cli; do
+for bin in tshark tcpdump nginx curl dig nghttp redis-server redis-cli psql; do
   command -v "$bin" >/dev/null 2>&1 || missing+=("$bin")
 done
 [ -x /usr/sbin/dnsmasq ] || missing+=("dnsmasq")
 [ -x /usr/bin/time ] || missing+=("time")
 [ -x /usr/bin/chromium ] || missing+=("chromium")
+[ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=("postgresql")
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup-system: tshark tcpdump nginx curl nghttp redis time chromium dnsmasq dig already installed"
+  echo "setup-system: tshark tcpdump nginx curl nghttp redis postgresql time chromium dnsmasq dig already installed"
   exit 0
 fi
 echo "setup-system: missing: ${missing[*]}"
@@ -32,7 +34,7 @@ export DEBIAN_FRONTEND=noninteractive
 # Do not ask whether non-root users may capture (wireshark-common's debconf question).
 echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections
 
-# Do not let the nginx (port 80), dnsmasq (port 53) or redis-server (port 6379) packages start a system service (the tests start
+# Do not let the nginx (port 80), dnsmasq (port 53), redis-server (6379) or postgresql (5432) packages start a system service (the tests start
 # their own instances on free ports): a
 # temporary policy-rc.d refuses service starts, unless the machine already has one.
 created_policy=0
@@ -47,7 +49,7 @@ trap cleanup EXIT
 # On Debian 12 the `nginx` package is the server binary with the core modules the tests use (static,
 # gzip, proxy, return); nginx-light only adds the echo module on top of it.
 # dnsmasq: the server binary (/usr/sbin/dnsmasq); dnsutils: dig.
-pkgs=(tshark tcpdump nginx curl time dnsmasq dnsutils nghttp2-client redis-server)
+pkgs=(tshark tcpdump nginx curl time dnsmasq dnsutils nghttp2-client redis-server postgresql)
 # chromium: Debian's build (/usr/bin/chromium) with its recommended packages (fonts, mesa, udev...), the
 # configuration the browser test was developed and run with.
 browser=(chromium fonts-liberation)
@@ -56,10 +58,11 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
 apt-get install -y -qq "${browser[@]}"
 
-for bin in tshark tcpdump nginx curl dig nghttp redis-server redis-cli; do
+for bin in tshark tcpdump nginx curl dig nghttp redis-server redis-cli psql; do
   command -v "$bin" >/dev/null 2>&1 || { echo "setup-system: $bin still missing after apt-get" >&2; exit 1; }
 done
 [ -x /usr/bin/time ] || { echo "setup-system: /usr/bin/time still missing after apt-get" >&2; exit 1; }
 [ -x /usr/bin/chromium ] || { echo "setup-system: /usr/bin/chromium still missing after apt-get" >&2; exit 1; }
 [ -x /usr/sbin/dnsmasq ] || { echo "setup-system: /usr/sbin/dnsmasq still missing after apt-get" >&2; exit 1; }
+[ -x /usr/lib/postgresql/15/bin/initdb ] || { echo "setup-system: PostgreSQL 15 (initdb) still missing after apt-get" >&2; exit 1; }
 echo "setup-system: installed ${pkgs[*]} ${browser[*]}"
