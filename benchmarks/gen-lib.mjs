@@ -177,3 +177,42 @@ export function interleave(concurrency, budgetReached, start) {
     if (live[i].next().done) live.splice(i, 1);
   }
 }
+
+const CLIENT_MAC = Buffer.from([0x02, 0, 0, 0, 0, 2]);
+const SERVER_MAC = Buffer.from([0x02, 0, 0, 0, 0, 1]);
+
+/**
+ * One TCP connection of a generated capture: `open()` (SYN, SYN-ACK, ACK), `send(fromClient, bytes)`
+ * (segments of at most MSS bytes, 1-4 us apart), `close()` (FIN-ACK both ways, ACK). `clock.us` is the
+ * capture clock shared by all connections. Initial sequence numbers are random (client's drawn first).
+ */
+export class Conversation {
+  constructor(out, clock, clientIp, clientPort, serverIp, serverPort) {
+    this.out = out;
+    this.clock = clock;
+    this.client = { ip: clientIp, port: clientPort, mac: CLIENT_MAC, ipId: 1, seq: randInt(1, 2 ** 31) };
+    this.server = { ip: serverIp, port: serverPort, mac: SERVER_MAC, ipId: 1, seq: randInt(1, 2 ** 31) };
+  }
+  ctl(fromClient, flags) {
+    this.clock.us += 1;
+    const [a, b] = fromClient ? [this.client, this.server] : [this.server, this.client];
+    tcpIpv4Packet(this.out, this.clock.us, a, b, flags, null, 0, 0);
+  }
+  open() {
+    this.ctl(true, 0x02);
+    this.ctl(false, 0x12);
+    this.ctl(true, 0x10);
+  }
+  send(fromClient, bytes) {
+    const [a, b] = fromClient ? [this.client, this.server] : [this.server, this.client];
+    for (let o = 0; o < bytes.length; o += MSS) {
+      this.clock.us += 1 + Math.floor(rand() * 4);
+      tcpIpv4Packet(this.out, this.clock.us, a, b, 0x18, bytes, o, Math.min(MSS, bytes.length - o));
+    }
+  }
+  close() {
+    this.ctl(true, 0x11);
+    this.ctl(false, 0x11);
+    this.ctl(true, 0x10);
+  }
+}

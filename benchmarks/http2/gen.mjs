@@ -29,7 +29,7 @@
 import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { PcapWriter, pick, rand, randInt, seedRandom, interleave, tcpIpv4Packet } from '../gen-lib.mjs';
+import { Conversation, PcapWriter, interleave, pick, rand, randInt, seedRandom } from '../gen-lib.mjs';
 import { DIST } from '../lib.mjs';
 
 const { HUFFMAN_CODES, HUFFMAN_LENGTHS } = await import(pathToFileURL(join(DIST, 'parsers', 'http2', 'huffman.js')).href);
@@ -202,38 +202,22 @@ function main() {
   const inc = (o, k) => (o[k] = (o[k] ?? 0) + 1);
   const clock = { us: Date.UTC(2026, 10, 22, 12, 0, 0) * 1000 };
   const budget = () => out.packets >= opts.packets;
-  const SERVER_MAC = Buffer.from([0x02, 0, 0, 0, 0, 1]);
-  const CLIENT_MAC = Buffer.from([0x02, 0, 0, 0, 0, 2]);
   let connSeq = 0;
-
-  /** Sends `bytes` from one side as segments of at most MSS. */
-  function send(src, dst, bytes) {
-    for (let o = 0; o < bytes.length; o += 1460) {
-      clock.us += 1 + Math.floor(rand() * 4);
-      tcpIpv4Packet(out, clock.us, src, dst, 0x18, bytes, o, Math.min(1460, bytes.length - o));
-    }
-  }
-  function ctl(src, dst, flags) {
-    clock.us += 1;
-    tcpIpv4Packet(out, clock.us, src, dst, flags, null, 0, 0);
-  }
 
   /** A connection as a generator of steps (one TCP write per step). */
   function* connection() {
     const n = connSeq++;
     truth.connections++;
     const grpc = n % 2 === 0;
-    const client = { ip: (10 << 24) | (1 << 16) | (n % 60000) + 1, port: 20000 + (n % 40000), mac: CLIENT_MAC, ipId: 1, seq: randInt(1, 2 ** 31) };
-    const server = { ip: (10 << 24) | 200, port: grpc ? 50051 : 8080, mac: SERVER_MAC, ipId: 1, seq: randInt(1, 2 ** 31) };
-    ctl(client, server, 0x02);
-    ctl(server, client, 0x12);
-    ctl(client, server, 0x10);
+    const conv = new Conversation(out, clock, (10 << 24) | (1 << 16) | ((n % 60000) + 1), 20000 + (n % 40000), (10 << 24) | 200, grpc ? 50051 : 8080);
+    conv.open();
+    const send = (fromClient, bytes) => conv.send(fromClient, bytes);
     yield;
     const cenc = new Encoder();
     const senc = new Encoder();
-    send(client, server, [...PREFACE, ...frame(SETTINGS, 0, 0, [0, 3, ...u32(100), 0, 4, ...u32(1 << 20)])]);
-    send(server, client, [...frame(SETTINGS, 0, 0, [0, 3, ...u32(250)]), ...frame(SETTINGS, 1, 0, [])]);
-    send(client, server, frame(SETTINGS, 1, 0, []));
+    send(true, [...PREFACE, ...frame(SETTINGS, 0, 0, [0, 3, ...u32(100), 0, 4, ...u32(1 << 20)])]);
+    send(false, [...frame(SETTINGS, 0, 0, [0, 3, ...u32(250)]), ...frame(SETTINGS, 1, 0, [])]);
+    send(true, frame(SETTINGS, 1, 0, []));
     yield;
     const total = randInt(40, 400);
     let nextId = 1;
@@ -309,7 +293,7 @@ function main() {
         open.push(st);
       }
       if (opening.length > 0) {
-        send(client, server, opening);
+        send(true, opening);
         opening.length = 0;
         yield;
       }
@@ -335,15 +319,12 @@ function main() {
       }
       if (rand() < 0.05) bytes.push(...frame(WINDOW_UPDATE, 0, 0, u32(65536)));
       if (rand() < 0.01) bytes.push(...frame(PING, 0, 0, [...u32(0), ...u32(n)]));
-      if (side === 'c') send(client, server, bytes);
-      else send(server, client, bytes);
+      send(side === 'c', bytes);
       for (let i = open.length - 1; i >= 0; i--) if (open[i].steps.length === 0) open.splice(i, 1);
       yield;
     }
-    send(server, client, frame(GOAWAY, 0, 0, [...u32(nextId - 2), ...u32(0)]));
-    ctl(client, server, 0x11);
-    ctl(server, client, 0x11);
-    ctl(client, server, 0x10);
+    send(false, frame(GOAWAY, 0, 0, [...u32(nextId - 2), ...u32(0)]));
+    conv.close();
   }
 
   function headersFrames(id, block, endStream, n) {

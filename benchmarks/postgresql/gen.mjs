@@ -16,7 +16,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { PcapWriter, interleave, pick, rand, randInt, seedRandom, tcpIpv4Packet } from '../gen-lib.mjs';
+import { Conversation, PcapWriter, interleave, pick, rand, randInt, seedRandom } from '../gen-lib.mjs';
 
 const USAGE = 'usage: node benchmarks/postgresql/gen.mjs OUT.pcap [--packets N] [--connections C] [--seed S]\n';
 
@@ -74,18 +74,9 @@ function main() {
     truth.byOperation[op] = (truth.byOperation[op] ?? 0) + 1;
     if (err) truth.errors++;
   };
-  let us = Date.UTC(2026, 10, 22, 12, 0, 0) * 1000;
+  const clock = { us: Date.UTC(2026, 10, 22, 12, 0, 0) * 1000 };
   const budget = () => out.packets >= opts.packets;
-  const SERVER_MAC = Buffer.from([0x02, 0, 0, 0, 0, 1]);
-  const CLIENT_MAC = Buffer.from([0x02, 0, 0, 0, 0, 2]);
   let seq = 0;
-  const send = (src, dst, bytes) => {
-    for (let o = 0; o < bytes.length; o += 1460) {
-      us += 1 + Math.floor(rand() * 4);
-      tcpIpv4Packet(out, us, src, dst, 0x18, bytes, o, Math.min(1460, bytes.length - o));
-    }
-  };
-  const ctl = (src, dst, flags) => tcpIpv4Packet(out, ++us, src, dst, flags, null, 0, 0);
 
   /** One query: [client bytes, server bytes, operation, error]. */
   function query(prepared) {
@@ -123,29 +114,24 @@ function main() {
   function* connection() {
     const n = seq++;
     truth.connections++;
-    const client = { ip: (10 << 24) | (3 << 16) | ((n % 60000) + 1), port: 40000 + (n % 20000), mac: CLIENT_MAC, ipId: 1, seq: randInt(1, 2 ** 31) };
-    const server = { ip: (10 << 24) | 251, port: 5432, mac: SERVER_MAC, ipId: 1, seq: randInt(1, 2 ** 31) };
-    ctl(client, server, 0x02);
-    ctl(server, client, 0x12);
-    ctl(client, server, 0x10);
+    const conv = new Conversation(out, clock, (10 << 24) | (3 << 16) | ((n % 60000) + 1), 40000 + (n % 20000), (10 << 24) | 251, 5432);
+    conv.open();
     yield;
-    send(client, server, startup('app', 'shop'));
-    send(server, client, [...msg('R', int32(0)), ...msg('S', [...cs('server_version'), ...cs('15.8')]), ...msg('K', [...int32(n), ...int32(7)]), ...Z()]);
+    conv.send(true, startup('app', 'shop'));
+    conv.send(false, [...msg('R', int32(0)), ...msg('S', [...cs('server_version'), ...cs('15.8')]), ...msg('K', [...int32(n), ...int32(7)]), ...Z()]);
     count('CONNECT');
     yield;
     const prepared = new Set();
     for (let q = randInt(5, 80); q > 0 && !budget(); q--) {
       const [c, s, op, err] = query(prepared);
-      send(client, server, c);
+      conv.send(true, c);
       count(op, err);
       yield;
-      send(server, client, s);
+      conv.send(false, s);
       yield;
     }
-    send(client, server, msg('X', []));
-    ctl(client, server, 0x11);
-    ctl(server, client, 0x11);
-    ctl(client, server, 0x10);
+    conv.send(true, msg('X', []));
+    conv.close();
   }
 
   interleave(opts.connections, budget, connection);

@@ -16,7 +16,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { PcapWriter, rand, randInt, seedRandom, interleave, tcpIpv4Packet } from '../gen-lib.mjs';
+import { Conversation, PcapWriter, interleave, rand, randInt, seedRandom } from '../gen-lib.mjs';
 
 const USAGE =
   'usage: node benchmarks/redis/gen.mjs OUT.pcap [--packets N] [--connections C] [--seed S]\n' +
@@ -88,44 +88,29 @@ function main() {
   seedRandom(opts.seed);
   const out = new PcapWriter(opts.out);
   const truth = { generator: 'benchmarks/redis/gen.mjs', args: opts, file: basename(opts.out), packets: 0, bytes: 0, connections: 0, commands: 0, errors: 0, byCommand: {} };
-  let us = Date.UTC(2026, 10, 22, 12, 0, 0) * 1000;
+  const clock = { us: Date.UTC(2026, 10, 22, 12, 0, 0) * 1000 };
   const budget = () => out.packets >= opts.packets;
-  const SERVER_MAC = Buffer.from([0x02, 0, 0, 0, 0, 1]);
-  const CLIENT_MAC = Buffer.from([0x02, 0, 0, 0, 0, 2]);
   let seq = 0;
-  const send = (src, dst, text) => {
-    const b = Buffer.from(text, 'latin1');
-    for (let o = 0; o < b.length; o += 1460) {
-      us += 1 + Math.floor(rand() * 4);
-      tcpIpv4Packet(out, us, src, dst, 0x18, b, o, Math.min(1460, b.length - o));
-    }
-  };
-  const ctl = (src, dst, flags) => tcpIpv4Packet(out, ++us, src, dst, flags, null, 0, 0);
 
   function* connection() {
     const n = seq++;
     truth.connections++;
-    const client = { ip: (10 << 24) | (2 << 16) | ((n % 60000) + 1), port: 30000 + (n % 30000), mac: CLIENT_MAC, ipId: 1, seq: randInt(1, 2 ** 31) };
-    const server = { ip: (10 << 24) | 250, port: 6379, mac: SERVER_MAC, ipId: 1, seq: randInt(1, 2 ** 31) };
-    ctl(client, server, 0x02);
-    ctl(server, client, 0x12);
-    ctl(client, server, 0x10);
+    const c = new Conversation(out, clock, (10 << 24) | (2 << 16) | ((n % 60000) + 1), 30000 + (n % 30000), (10 << 24) | 250, 6379);
+    c.open();
     yield;
     for (let rounds = randInt(5, 60); rounds > 0 && !budget(); rounds--) {
       const batch = Array.from({ length: rand() < 0.5 ? 1 : randInt(2, 40) }, exchange);
-      send(client, server, batch.map((e) => e[1]).join(''));
+      c.send(true, Buffer.from(batch.map((e) => e[1]).join(''), 'latin1'));
       for (const [name, , , err] of batch) {
         truth.commands++;
         truth.byCommand[name] = (truth.byCommand[name] ?? 0) + 1;
         if (err) truth.errors++;
       }
       yield;
-      send(server, client, batch.map((e) => e[2]).join(''));
+      c.send(false, Buffer.from(batch.map((e) => e[2]).join(''), 'latin1'));
       yield;
     }
-    ctl(client, server, 0x11);
-    ctl(server, client, 0x11);
-    ctl(client, server, 0x10);
+    c.close();
   }
 
   interleave(opts.connections, budget, connection);
