@@ -3,7 +3,9 @@
 #   tshark (the oracle), tcpdump (capture), nginx (real HTTP peer), curl (real client), time (/usr/bin/time),
 #   chromium (a real browser: test/e2e/browser-session.test.ts runs it headless),
 #   dnsmasq (real DNS server) and dnsutils (dig, real DNS client) for test/e2e/dns-dnsmasq.test.ts,
-#   nghttp2-client (nghttp: many concurrent HTTP/2 streams on one connection) for test/e2e/h2c-nginx-curl.test.ts,
+#   nghttp2-client (nghttp, an HTTP/2 client that can upgrade) for test/e2e/http2-nginx.test.ts,
+#   nghttp2-proxy (nghttpx: a real server that accepts `Upgrade: h2c`, which nginx does not) for
+#   test/e2e/http2-nginx.test.ts,
 #   redis-server (redis-server and redis-cli) for test/e2e/redis.test.ts, postgresql (server 15 and psql)
 #   for test/e2e/postgresql.test.ts.
 # Idempotent: does nothing (no apt) when every binary is already there. CI runs it before the tests.
@@ -11,7 +13,7 @@ set -euo pipefail
 
 export PATH="$PATH:/usr/sbin:/sbin"
 missing=()
-for bin in tshark tcpdump nginx curl dig nghttp redis-server redis-cli psql; do
+for bin in tshark tcpdump nginx curl dig nghttp nghttpx redis-server redis-cli psql; do
   command -v "$bin" >/dev/null 2>&1 || missing+=("$bin")
 done
 [ -x /usr/sbin/dnsmasq ] || missing+=("dnsmasq")
@@ -20,7 +22,7 @@ done
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=("postgresql")
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup-system: tshark tcpdump nginx curl nghttp redis postgresql time chromium dnsmasq dig already installed"
+  echo "setup-system: tshark tcpdump nginx curl nghttp nghttpx redis postgresql time chromium dnsmasq dig already installed"
   exit 0
 fi
 echo "setup-system: missing: ${missing[*]}"
@@ -34,7 +36,7 @@ export DEBIAN_FRONTEND=noninteractive
 # Do not ask whether non-root users may capture (wireshark-common's debconf question).
 echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections
 
-# Do not let the nginx (port 80), dnsmasq (port 53), redis-server (6379) or postgresql (5432) packages start a system service (the tests start
+# Do not let the nginx (port 80), nghttpx (port 3000), dnsmasq (port 53), redis-server (6379) or postgresql (5432) packages start a system service (the tests start
 # their own instances on free ports): a
 # temporary policy-rc.d refuses service starts, unless the machine already has one.
 created_policy=0
@@ -49,7 +51,7 @@ trap cleanup EXIT
 # On Debian 12 the `nginx` package is the server binary with the core modules the tests use (static,
 # gzip, proxy, return); nginx-light only adds the echo module on top of it.
 # dnsmasq: the server binary (/usr/sbin/dnsmasq); dnsutils: dig.
-pkgs=(tshark tcpdump nginx curl time dnsmasq dnsutils nghttp2-client redis-server postgresql)
+pkgs=(tshark tcpdump nginx curl time dnsmasq dnsutils nghttp2-client nghttp2-proxy redis-server postgresql)
 # chromium: Debian's build (/usr/bin/chromium) with its recommended packages (fonts, mesa, udev...), the
 # configuration the browser test was developed and run with.
 browser=(chromium fonts-liberation)
@@ -58,7 +60,7 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
 apt-get install -y -qq "${browser[@]}"
 
-for bin in tshark tcpdump nginx curl dig nghttp redis-server redis-cli psql; do
+for bin in tshark tcpdump nginx curl dig nghttp nghttpx redis-server redis-cli psql; do
   command -v "$bin" >/dev/null 2>&1 || { echo "setup-system: $bin still missing after apt-get" >&2; exit 1; }
 done
 [ -x /usr/bin/time ] || { echo "setup-system: /usr/bin/time still missing after apt-get" >&2; exit 1; }

@@ -12,10 +12,10 @@
  */
 import { describe, it, expect, beforeAll, afterAll, onTestFailed } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IS_ROOT, ROOT, SPANWIRE, freePort, run, sleep, waitListening, which, startTcpdump, stopChildren, stopTcpdump } from '../helpers/e2e.js';
+import { IS_ROOT, freePort, run, sleep, waitListening, which, startTcpdump, stopChildren, stopTcpdump, replayToOtlp } from '../helpers/e2e.js';
 
 const DNSMASQ = '/usr/sbin/dnsmasq';
 const SETUP = 'run `bash test/setup-system.sh` as root (CI does)';
@@ -225,12 +225,7 @@ describe.skipIf(!IS_ROOT)('e2e: dnsmasq on loopback (dig over UDP and TCP) -> tc
 
   it('spanwire replay writes one span per query with the right attributes', async () => {
     onTestFailed(() => void (keepDir = true));
-    if (!existsSync(SPANWIRE)) throw new Error(`${SPANWIRE} is missing: the CLI has not landed`);
-    if (!existsSync(join(ROOT, 'dist')) || readdirSync(join(ROOT, 'dist')).length === 0) {
-      throw new Error('dist/ is missing: run npm run build (npm test runs tsc first)');
-    }
-    const out = join(dir, 'spans.otlp.jsonl');
-    await run(process.execPath, [SPANWIRE, 'replay', pcap, '--format', 'otlp-json', '-o', out], 60_000);
+    const out = await replayToOtlp(pcap, dir);
     const spans = readSpans(out);
 
     const view = (s: OtlpSpan) =>

@@ -12,12 +12,12 @@
  */
 import { describe, it, expect, beforeAll, afterAll, onTestFailed } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { IS_ROOT, nginxPrelude, ROOT, SPANWIRE, freePort, run, sleep, waitListening, which, startTcpdump, stopChildren, stopTcpdump } from '../helpers/e2e.js';
+import { IS_ROOT, nginxPrelude, freePort, run, sleep, waitListening, which, startTcpdump, stopChildren, stopTcpdump, replayToOtlp } from '../helpers/e2e.js';
 
 const NGINX = '/usr/sbin/nginx';
 const SETUP = 'run `bash test/setup-system.sh` as root (CI does)';
@@ -372,12 +372,7 @@ describe.skipIf(!IS_ROOT)('e2e: nginx HTTP/1.1 on loopback -> tcpdump -> spanwir
 
   it('spanwire replay writes one span per exchange with the right attributes', async () => {
     onTestFailed(() => void (keepDir = true));
-    if (!existsSync(SPANWIRE)) throw new Error(`${SPANWIRE} is missing: the CLI has not landed`);
-    if (!existsSync(join(ROOT, 'dist')) || readdirSync(join(ROOT, 'dist')).length === 0) {
-      throw new Error('dist/ is missing: run npm run build (npm test runs tsc first)');
-    }
-    const out = join(dir, 'spans.otlp.jsonl');
-    await run(process.execPath, [SPANWIRE, 'replay', pcap, '--format', 'otlp-json', '-o', out], 60_000);
+    const out = await replayToOtlp(pcap, dir);
     const spans = readSpans(out);
 
     // Exactly one span per exchange: same method, path, query, final status, client port.

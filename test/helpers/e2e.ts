@@ -3,7 +3,7 @@
  * free ports. (Test infrastructure only; no project code.)
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -200,4 +200,18 @@ http {
   fastcgi_temp_path ${dir}/tmp/fastcgi;
   uwsgi_temp_path ${dir}/tmp/uwsgi;
   scgi_temp_path ${dir}/tmp/scgi;`;
+}
+
+/**
+ * Runs `spanwire replay pcap --format otlp-json -o DIR/spans.otlp.jsonl` (the built CLI, as a user would)
+ * and returns the output path. Fails clearly when the CLI or dist/ is missing.
+ */
+export async function replayToOtlp(pcap: string, dir: string): Promise<string> {
+  if (!existsSync(SPANWIRE)) throw new Error(`${SPANWIRE} is missing: the CLI has not landed`);
+  if (!existsSync(join(ROOT, 'dist')) || readdirSync(join(ROOT, 'dist')).length === 0) {
+    throw new Error('dist/ is missing: run npm run build (npm test runs tsc first)');
+  }
+  const out = join(dir, 'spans.otlp.jsonl');
+  await run(process.execPath, [SPANWIRE, 'replay', pcap, '--format', 'otlp-json', '-o', out], 60_000);
+  return out;
 }
