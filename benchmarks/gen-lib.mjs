@@ -216,3 +216,13 @@ export class Conversation {
     this.ctl(true, 0x10);
   }
 }
+
+/**
+ * FNV-1a (32 bits) of a string's char codes (generated text is ASCII): a cheap content checksum that a
+ * generator writes to its truth file and a runner recomputes from what tshark decodes.
+ */
+export function fnv1a32(s) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}

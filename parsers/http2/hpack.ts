@@ -10,6 +10,11 @@
  * a size update to 0 empties the table, or when the entries held (their sizes are exact, or lower
  * bounds for entries whose name was unknown) plus one minimal entry (32 octets) exceed the table's
  * maximum size: no older entry can still fit. From then on the table is fully known again.
+ *
+ * While the state is unknown, the encoder's current maximum size is unknown too (a size update may
+ * have been in a block not seen): the largest value it can have (the last one seen, or the bound
+ * from SETTINGS if larger) stands for it in both the eviction and the rule above. A larger maximum
+ * only evicts later and concludes later, so neither can drop an entry the encoder still refers to.
  */
 import { latin1 } from '../../core/l7/bytes.js';
 import { huffmanDecode } from './huffman.js';
@@ -99,6 +104,8 @@ export const STATIC_TABLE: readonly (readonly [string, string])[] = [
 ];
 const STATIC_LEN = STATIC_TABLE.length;
 
+/** Largest dynamic table accepted (SETTINGS_HEADER_TABLE_SIZE may say up to 2^32-1; real peers use 4-64 KiB). */
+export const MAX_TABLE_BOUND = 1 << 20;
 /** Entry overhead (RFC 7541 4.1). */
 const ENTRY_OVERHEAD = 32;
 /** Longest string accepted. */
@@ -117,6 +124,8 @@ export class HpackDecoder {
   private tail: boolean;
   /** Maximum size set by the encoder (size updates), bounded by `bound`. */
   private maxSize: number;
+  /** A size update may have been missed: `maxSize` is not known to be the encoder's. */
+  private maxUnknown: boolean;
   /** SETTINGS_HEADER_TABLE_SIZE of the decoding side. */
   private bound: number;
   /** Position after the last integer/string read. */
@@ -126,6 +135,7 @@ export class HpackDecoder {
     this.bound = maxTableSize;
     this.maxSize = maxTableSize;
     this.tail = !known;
+    this.maxUnknown = !known;
   }
 
   get incomplete(): boolean {
@@ -143,16 +153,26 @@ export class HpackDecoder {
     return out;
   }
 
+  /**
+   * The bound for the encoder's size updates (SETTINGS_HEADER_TABLE_SIZE of the decoding side). The
+   * table itself changes only with the encoder's next size update (RFC 7541 4.2: the encoder must
+   * signal a reduction at the start of its next block): blocks encoded before the encoder saw the
+   * setting still refer to the entries of the larger table, so nothing is evicted here.
+   */
   setMaxTableSize(n: number): void {
-    this.bound = n;
-    if (this.maxSize > n) {
-      this.maxSize = n;
-      this.evict();
-    }
+    // Capped so that a peer cannot make one connection hold an unbounded table: a size update above
+    // the cap is then an error (the state becomes unknown, counted) rather than memory.
+    this.bound = n >= 0 ? (n < MAX_TABLE_BOUND ? n : MAX_TABLE_BOUND) : 0;
   }
 
   lose(): void {
     this.clear(true);
+    this.maxUnknown = true;
+  }
+
+  /** The table's maximum size, or while it is unknown the largest it can be. */
+  private limit(): number {
+    return this.maxUnknown && this.bound > this.maxSize ? this.bound : this.maxSize;
   }
 
   /** Empty the dynamic table; `tail`: older entries of unknown content may still exist. */
@@ -166,7 +186,10 @@ export class HpackDecoder {
   }
 
   decode(buf: Uint8Array, offset: number, length: number, sink: HeaderSink): number {
-    const r = this.decodeBlock(buf, offset, offset + length, sink);
+    // Bytes outside `buf` do not exist: a range past its end is a block cut there.
+    const start = offset > 0 ? Math.floor(offset) : 0;
+    const end = Math.min(Math.floor(offset + length), buf.length);
+    const r = end > start ? this.decodeBlock(buf, start, end, sink) : HPACK_OK;
     if (r !== HPACK_OK) this.lose();
     return r;
   }
@@ -194,6 +217,7 @@ export class HpackDecoder {
         p = this.pos;
         if (n > this.bound) return HPACK_ERR_TABLE_SIZE;
         this.maxSize = n;
+        this.maxUnknown = false;
         if (n === 0) this.clear(false);
         else this.evict();
         continue;
@@ -254,7 +278,7 @@ export class HpackDecoder {
   /** 4.4: add an entry (name null: unknown, its size a lower bound), evicting older ones. */
   private insert(name: string | null, value: string): void {
     const size = ENTRY_OVERHEAD + (name !== null ? name.length : 0) + value.length;
-    if (size > this.maxSize) {
+    if (size > this.limit()) {
       // Larger than the table: it empties the table (older unknown entries included) and is not added.
       this.clear(false);
       return;
@@ -268,16 +292,17 @@ export class HpackDecoder {
   }
 
   private evict(): void {
+    const max = this.limit();
     // With the entries held (and the one just added) no entry older than them (32 octets at least)
-    // fits in the table any more: the encoder, which evicts oldest first, has dropped them all.
-    if (this.tail && this.size + ENTRY_OVERHEAD > this.maxSize) this.tail = false;
-    while (this.size > this.maxSize && this.names.length > 0) {
+    // fits in the table any more: the encoder, which evicts oldest first, has dropped them all. (After
+    // the eviction below the sum is smaller: checking before it is enough.)
+    if (this.tail && this.size + ENTRY_OVERHEAD > max) this.tail = false;
+    while (this.size > max && this.names.length > 0) {
       const name = this.names.shift();
       this.values.shift();
       this.size -= this.sizes.shift()!;
       if (name === null) this.unknownEntries--;
     }
-    if (this.tail && this.size + ENTRY_OVERHEAD > this.maxSize) this.tail = false;
   }
 
   /** 5.1: an integer with an N-bit prefix starting at b[p]; sets `pos`. */

@@ -128,7 +128,9 @@ for (let n0 = 0; n0 < NODES; n0++) {
   }
 }
 
-let out = new Uint8Array(256);
+/** Output buffer reused across calls, up to SHARED_MAX bytes. */
+const SHARED_MAX = 1 << 16;
+let shared = new Uint8Array(256);
 
 /**
  * Decodes the Huffman string `buf[offset .. offset+length)` as latin1 (one char per byte), or
@@ -136,13 +138,21 @@ let out = new Uint8Array(256);
  * (RFC 7541 5.2).
  */
 export function huffmanDecode(buf: Uint8Array, offset: number, length: number): string | null {
-  // Each symbol is at least 5 bits: at most 8/5 symbols per byte.
-  const max = ((length * 8) / 5) | 0;
-  if (out.length < max + 2) out = new Uint8Array(Math.max(max + 2, out.length * 2));
+  // Bytes outside `buf` do not exist.
+  const start = offset > 0 ? Math.floor(offset) : 0;
+  const end = Math.min(Math.floor(offset + length), buf.length);
+  if (!(end > start)) return '';
+  // Each symbol is at least 5 bits: at most 8/5 symbols per byte. Long strings get a buffer of their
+  // own (the shared one stays small).
+  const max = (((end - start) * 8) / 5 + 2) | 0;
+  let out = shared;
+  if (out.length < max) {
+    if (max <= SHARED_MAX) out = shared = new Uint8Array(Math.min(Math.max(max, out.length * 2), SHARED_MAX));
+    else out = new Uint8Array(max);
+  }
   let n = 0;
   let o = 0;
-  const end = offset + length;
-  for (let p = offset; p < end; p++) {
+  for (let p = start; p < end; p++) {
     const e = n * 256 + buf[p];
     const st = STEP[e];
     if ((st & 0x800) !== 0) return null;
