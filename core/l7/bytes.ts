@@ -1,5 +1,6 @@
 /**
- * Byte helpers shared by parsers: decoding views to strings without per-byte string building.
+ * Byte helpers shared by parsers: network-order integers, and decoding views to strings without
+ * per-byte string building.
  */
 const latin1Slice = Buffer.prototype.latin1Slice as (this: Uint8Array, start: number, end: number) => string;
 
@@ -9,4 +10,14 @@ const latin1Slice = Buffer.prototype.latin1Slice as (this: Uint8Array, start: nu
  */
 export function latin1(buf: Uint8Array, start: number, end: number): string {
   return end > start ? latin1Slice.call(buf, start, end) : '';
+}
+
+/** Big-endian (network order) unsigned 16-bit integer at b[p]. */
+export function u16be(b: Uint8Array, p: number): number {
+  return (b[p] << 8) | b[p + 1];
+}
+
+/** Big-endian (network order) unsigned 32-bit integer at b[p]. */
+export function u32be(b: Uint8Array, p: number): number {
+  return ((b[p] << 24) >>> 0) + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]);
 }

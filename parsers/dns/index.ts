@@ -7,7 +7,8 @@ import type { L7Message, ParserContext, ParserSession, ProbeHint, ProtocolParser
 import { PROBE_NEED_MORE, PROBE_NO, PROBE_REQUEST, PROBE_RESPONSE } from '../../core/l7/types.js';
 import type { DnsInfo } from './session.js';
 import { DnsSession } from './session.js';
-import { HEADER_LEN, rcodeName, skipName, u16 } from './wire.js';
+import { HEADER_LEN, rcodeName, skipName } from './wire.js';
+import { u16be as u16 } from '../../core/l7/bytes.js';
 
 export type { DnsInfo } from './session.js';
 export { MAX_ANSWERS, decodeMessage } from './session.js';

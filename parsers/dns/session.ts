@@ -11,7 +11,8 @@ import type { L7Message, ParserContext, ParserSession } from '../../core/l7/type
 import { MSG_REQUEST, MSG_RESPONSE, PROBE_REQUEST, PROBE_RESPONSE } from '../../core/l7/types.js';
 import type { Attributes } from '../../core/trace/span.js';
 import type { Reader } from './wire.js';
-import { HEADER_LEN, rcodeName, readName, renderRdata, typeName, u16 } from './wire.js';
+import { HEADER_LEN, rcodeName, readName, renderRdata, typeName } from './wire.js';
+import { u16be as u16 } from '../../core/l7/bytes.js';
 
 /** At most this many answers are rendered into `dns.answers`. */
 export const MAX_ANSWERS = 32;

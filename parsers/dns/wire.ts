@@ -3,6 +3,8 @@
  * compression pointers, and RDATA rendering. Every read is bounds-checked against the message end;
  * nothing here throws on malformed input.
  */
+import { formatAddress } from '../../core/decode/types.js';
+import { u16be as u16, u32be as u32 } from '../../core/l7/bytes.js';
 
 export const HEADER_LEN = 12;
 /** Longest name on the wire (RFC 1035 §2.3.4), counting length octets. */
@@ -33,8 +35,6 @@ export function rcodeName(r: number): string {
   return String(r);
 }
 
-export const u16 = (b: Uint8Array, p: number): number => (b[p] << 8) | b[p + 1];
-const u32 = (b: Uint8Array, p: number): number => ((b[p] << 24) >>> 0) + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]);
 
 /** Why a name could not be read completely ('' when it was). */
 export type NameFault = '' | 'dns_name_truncated' | 'dns_pointer_loop' | 'dns_pointer_out_of_range' | 'dns_bad_label' | 'dns_name_too_long';
@@ -142,32 +142,12 @@ export function skipName(b: Uint8Array, base: number, p: number, end: number): n
 }
 
 function ipv4(b: Uint8Array, p: number): string {
-  return `${b[p]}.${b[p + 1]}.${b[p + 2]}.${b[p + 3]}`;
+  return formatAddress(4, b.subarray(p, p + 4));
 }
 
-/** RFC 5952 text form: lower-case hex, the longest run (>= 2) of zero groups as '::'. */
+/** RFC 5952 text form (lower-case hex, the longest run (>= 2) of zero groups as '::'), as for packet addresses. */
 export function ipv6(b: Uint8Array, p: number): string {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push(u16(b, p + 2 * i));
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (bestStart < 0) return g.map((x) => x.toString(16)).join(':');
-  const head = g.slice(0, bestStart).map((x) => x.toString(16)).join(':');
-  const tail = g.slice(bestStart + bestLen).map((x) => x.toString(16)).join(':');
-  return `${head}::${tail}`;
+  return formatAddress(6, b.subarray(p, p + 16));
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });

@@ -2,6 +2,7 @@
  * HTTP/2 framing (RFC 9113 section 4 and 6): frame types, flags, error codes, and the plausibility
  * check used by detection and by resynchronisation after a gap. No allocation.
  */
+import { u32be as u32 } from '../../core/l7/bytes.js';
 
 /** The client connection preface (RFC 9113 3.4), 24 bytes. */
 export const PREFACE = Uint8Array.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', (c) => c.charCodeAt(0));
@@ -73,9 +74,6 @@ export function u24(b: Uint8Array, p: number): number {
   return (b[p] << 16) | (b[p + 1] << 8) | b[p + 2];
 }
 
-export function u32(b: Uint8Array, p: number): number {
-  return ((b[p] << 24) >>> 0) + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]);
-}
 
 /** 31-bit stream id (reserved bit ignored). */
 export function streamIdAt(b: Uint8Array, p: number): number {

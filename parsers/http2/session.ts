@@ -32,8 +32,8 @@ import {
   T_RST_STREAM,
   T_SETTINGS,
   u24,
-  u32,
 } from './frames.js';
+import { u32be as u32 } from '../../core/l7/bytes.js';
 import { decodeGrpcMessage, GrpcMessageCounter, grpcStatusName as grpcName, isGrpcContentType, parseGrpcStatus, parseGrpcTimeoutMs } from './grpc.js';
 import type { HeaderSink } from './hpack.js';
 import { HPACK_OK, HpackDecoder } from './hpack.js';

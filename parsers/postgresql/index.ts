@@ -3,12 +3,11 @@
  */
 import type { L7Message, ParserContext, ParserSession, ProbeHint, ProtocolParser, SpanDescription } from '../../core/l7/types.js';
 import { PROBE_NEED_MORE, PROBE_NO, PROBE_REQUEST, PROBE_RESPONSE } from '../../core/l7/types.js';
+import { u32be as u32 } from '../../core/l7/bytes.js';
 import type { PgInfo } from './session.js';
 import { CANCEL_REQUEST, GSSENC_REQUEST, PgSession, PROTOCOL_3, SSL_REQUEST } from './session.js';
 
 export type { PgInfo } from './session.js';
-
-const u32 = (b: Uint8Array, p: number) => ((b[p] << 24) >>> 0) + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]);
 
 /** Client message types that can open a conversation mid-connection (Query, Parse, Bind, Execute, Sync...). */
 const CLIENT_TYPES = new Set([0x51, 0x50, 0x42, 0x45, 0x53, 0x44, 0x48, 0x43, 0x58, 0x46]);

@@ -7,7 +7,7 @@
 import type { Attributes } from '../../core/trace/span.js';
 import type { L7Message, ParserContext, ParserSession } from '../../core/l7/types.js';
 import { MSG_REQUEST, MSG_RESPONSE, SESSION_FIFO } from '../../core/l7/types.js';
-import { latin1 } from '../../core/l7/bytes.js';
+import { latin1, u32be as u32 } from '../../core/l7/bytes.js';
 import { analyzeSql } from '../sql/sql.js';
 
 /** StartupMessage protocol 3.0, and the special request codes (protocol section 55.7). */
@@ -36,8 +36,6 @@ export interface PgInfo {
 function info(operation: string, summary = ''): PgInfo {
   return { operation, summary, sqlState: '', errorMessage: '' };
 }
-
-const u32 = (b: Uint8Array, p: number) => ((b[p] << 24) >>> 0) + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]);
 
 /** A NUL-terminated string at b[p..end): [text, position after the NUL] or null. */
 function cstr(b: Uint8Array, p: number, end: number): [string, number] | null {
