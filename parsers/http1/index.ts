@@ -4,9 +4,8 @@
  */
 import type { L7Message, ParserContext, ParserSession, ProbeHint, ProtocolParser, SpanDescription } from '../../core/l7/types.js';
 import { PROBE_NEED_MORE, PROBE_NO, PROBE_REQUEST, PROBE_RESPONSE } from '../../core/l7/types.js';
-import { SPAN_KIND_SERVER } from '../../core/trace/span.js';
-import { METHOD_OTHER } from './methods.js';
-import { grpcStatusIsError, grpcStatusName } from '../http2/grpc.js';
+import { httpSpanName, httpStatusIsError } from './methods.js';
+import { describeGrpcStatus } from '../http2/grpc.js';
 import { resolveOptions } from './options.js';
 import { CR, LF, MATCH_NEED_MORE, MATCH_YES, matchRequestLine, matchStatusLine } from './scan.js';
 import type { Http1Info } from './session.js';
@@ -56,26 +55,19 @@ function describeSpan(req: L7Message | null, resp: L7Message | null, kind: numbe
   const ri = resp !== null ? (resp.info as Http1Info) : null;
   const method = qi !== null ? qi.method : ri !== null ? ri.method : '';
   const rpcMethod = qi !== null ? qi.rpcMethod : '';
-  out.name = rpcMethod !== '' ? rpcMethod : method !== '' && method !== METHOD_OTHER ? method : 'HTTP';
+  out.name = rpcMethod !== '' ? rpcMethod : httpSpanName(method);
   out.error = false;
   out.errorType = '';
   out.message = '';
   out.kind = 0;
   if (ri !== null && ri.grpcStatus >= 0 && (rpcMethod !== '' || resp!.attrs['rpc.system.name'] === 'grpc')) {
     // gRPC-Web: the gRPC status decides (SEMCONV.md gRPC rules), as for gRPC over HTTP/2.
-    if (grpcStatusIsError(ri.grpcStatus, kind)) {
-      out.error = true;
-      out.errorType = grpcStatusName(ri.grpcStatus);
-      out.message = ri.grpcMessage;
-    }
+    describeGrpcStatus(ri.grpcStatus, ri.grpcMessage, kind, out);
     return;
   }
-  if (ri !== null && ri.statusCode > 0) {
-    const s = ri.statusCode;
-    if (kind === SPAN_KIND_SERVER ? s >= 500 : s >= 400) {
-      out.error = true;
-      out.errorType = String(s);
-    }
+  if (ri !== null && httpStatusIsError(ri.statusCode, kind)) {
+    out.error = true;
+    out.errorType = String(ri.statusCode);
   }
 }
 

@@ -2,6 +2,7 @@
  * HTTP request methods: the "known" list of the semantic conventions (kept as-is in
  * `http.request.method`, others become `_OTHER`), looked up on bytes without allocating.
  */
+import { SPAN_KIND_SERVER } from '../../core/trace/span.js';
 
 /**
  * Known methods by default: RFC 9110, PATCH (RFC 5789) and QUERY (httpbis-safe-method-w-body), the
@@ -11,6 +12,16 @@ export const DEFAULT_KNOWN_METHODS: readonly string[] = ['GET', 'HEAD', 'POST', 
 
 /** `http.request.method` for methods not in the known list. */
 export const METHOD_OTHER = '_OTHER';
+
+/** Span name of an HTTP exchange (SEMCONV.md): the method, `HTTP` for `_OTHER` or when none is known. */
+export function httpSpanName(method: string): string {
+  return method !== '' && method !== METHOD_OTHER ? method : 'HTTP';
+}
+
+/** Is an HTTP status an error for a span of this kind (SEMCONV.md): SERVER >= 500, any other kind >= 400. */
+export function httpStatusIsError(status: number, kind: number): boolean {
+  return status > 0 && (kind === SPAN_KIND_SERVER ? status >= 500 : status >= 400);
+}
 
 /** Methods whose response framing differs (RFC 9112 6.3): the response-side parser must know them. */
 export const FRAMING_NONE = 0;

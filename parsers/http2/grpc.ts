@@ -2,6 +2,7 @@
  * gRPC over HTTP/2 (grpc/doc/PROTOCOL-HTTP2.md): status names, the `grpc-timeout` header, the
  * percent-encoded `grpc-message`, and the 5-byte length-prefixed message framing of DATA.
  */
+import type { SpanDescription } from '../../core/l7/types.js';
 import { SPAN_KIND_SERVER } from '../../core/trace/span.js';
 
 /** Status code names (grpc/doc/statuscodes.md). */
@@ -50,6 +51,17 @@ export function parseGrpcStatus(v: string): number {
 export function grpcStatusIsError(code: number, kind: number): boolean {
   if (kind !== SPAN_KIND_SERVER) return code !== 0;
   return code === 2 || code === 4 || code === 12 || code === 13 || code === 14 || code === 15;
+}
+
+/**
+ * Marks `out` as an error when a gRPC status is one for a span of this kind: `error.type` the status
+ * name, the `grpc-message` as status message. HTTP/2 gRPC and gRPC-Web describe their spans with it.
+ */
+export function describeGrpcStatus(code: number, message: string, kind: number, out: SpanDescription): void {
+  if (!grpcStatusIsError(code, kind)) return;
+  out.error = true;
+  out.errorType = grpcStatusName(code);
+  out.message = message;
 }
 
 const TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 };

@@ -4,8 +4,7 @@
  */
 import type { L7Message, ParserContext, ParserSession, ProbeHint, ProtocolParser, SpanDescription } from '../../core/l7/types.js';
 import { PROBE_MATCH, PROBE_NEED_MORE, PROBE_NO, PROBE_REQUEST, PROBE_RESPONSE } from '../../core/l7/types.js';
-import { SPAN_KIND_SERVER } from '../../core/trace/span.js';
-import { METHOD_OTHER } from '../http1/methods.js';
+import { httpSpanName, httpStatusIsError, METHOD_OTHER } from '../http1/methods.js';
 import {
   DEFAULT_MAX_FRAME_SIZE,
   errorCodeName,
@@ -20,7 +19,7 @@ import {
   T_SETTINGS,
   u24,
 } from './frames.js';
-import { grpcStatusIsError, grpcStatusName } from './grpc.js';
+import { describeGrpcStatus } from './grpc.js';
 import { resolveHttp2Options } from './options.js';
 import type { H2cUpgrade, Http2Info } from './session.js';
 import { Http2Session } from './session.js';
@@ -134,24 +133,19 @@ function describeSpan(req: L7Message | null, resp: L7Message | null, kind: numbe
   const method = qi !== null ? qi.method : ri !== null ? ri.method : '';
   const grpc = (qi !== null && qi.grpc) || (ri !== null && ri.grpc);
   const rpcMethod = qi !== null && qi.rpcMethod !== '' ? qi.rpcMethod : ri !== null ? ri.rpcMethod : '';
-  out.name = grpc && rpcMethod !== '' ? rpcMethod : method !== '' && method !== METHOD_OTHER ? method : grpc ? 'grpc' : 'HTTP';
+  out.name = grpc && rpcMethod !== '' ? rpcMethod : grpc && (method === '' || method === METHOD_OTHER) ? 'grpc' : httpSpanName(method);
   out.error = false;
   out.errorType = '';
   out.message = '';
   out.kind = 0;
   if (ri === null) return;
   if (grpc && ri.grpcStatus >= 0) {
-    if (grpcStatusIsError(ri.grpcStatus, kind)) {
-      out.error = true;
-      out.errorType = grpcStatusName(ri.grpcStatus);
-      out.message = ri.grpcMessage;
-    }
+    describeGrpcStatus(ri.grpcStatus, ri.grpcMessage, kind, out);
     return;
   }
-  const s = ri.statusCode;
-  if (s > 0 && (kind === SPAN_KIND_SERVER ? s >= 500 : s >= 400)) {
+  if (httpStatusIsError(ri.statusCode, kind)) {
     out.error = true;
-    out.errorType = String(s);
+    out.errorType = String(ri.statusCode);
     return;
   }
   const unfinished = ri.statusCode === 0 || ri.incomplete;
