@@ -8,6 +8,7 @@ import type { Attributes } from '../../core/trace/span.js';
 import type { L7Message, ParserContext, ParserSession } from '../../core/l7/types.js';
 import { MSG_REQUEST, MSG_RESPONSE, SESSION_FIFO } from '../../core/l7/types.js';
 import { latin1, u32be as u32 } from '../../core/l7/bytes.js';
+import type { SqlFacts } from '../sql/sql.js';
 import { analyzeSql } from '../sql/sql.js';
 
 /** StartupMessage protocol 3.0, and the special request codes (protocol section 55.7). */
@@ -18,7 +19,7 @@ export const CANCEL_REQUEST = 80877102;
 
 /** Messages longer than this are skipped (counted), not held: COPY data and DataRows stream through. */
 const MAX_HELD = 1 << 20;
-/** Prepared statements remembered per connection (name -> SQL). */
+/** Prepared statements remembered per connection (name -> SQL facts). */
 const MAX_STATEMENTS = 1024;
 
 /** What `describeSpan` needs. */
@@ -31,6 +32,11 @@ export interface PgInfo {
   sqlState: string;
   /** Its message (field M). */
   errorMessage: string;
+}
+
+/** The facts of a statement's SQL; null for an empty statement (nothing to describe). */
+function facts(sql: string): SqlFacts | null {
+  return sql !== '' ? analyzeSql(sql) : null;
 }
 
 function info(operation: string, summary = ''): PgInfo {
@@ -48,12 +54,15 @@ export class PgSession implements ParserSession {
   private startup = true;
   private database = '';
   private user = '';
-  /** Prepared statement name -> SQL; portal name -> statement SQL. */
-  private readonly statements = new Map<string, string>();
-  private readonly portals = new Map<string, string>();
-  /** The client unit being assembled: its start time and the SQL it runs/prepares. */
+  /**
+   * Prepared statement name -> the facts of its SQL (analysed once, at Parse: re-executions reuse
+   * them); portal name -> its statement's facts.
+   */
+  private readonly statements = new Map<string, SqlFacts>();
+  private readonly portals = new Map<string, SqlFacts>();
+  /** The client unit being assembled: its start time and the SQL it runs/prepares (null: none known). */
   private unitStart = -1;
-  private unitSql = '';
+  private unitSql: SqlFacts | null = null;
   private unitExecutes = false;
   private unitWire = 0;
   /** The server response being assembled. */
@@ -201,15 +210,10 @@ export class PgSession implements ParserSession {
     }
     if (this.database === '') this.database = this.user; // the server's default
     this.startup = false;
-    this.unitStart = ts;
-    this.unitWire = end - p;
-    this.unitSql = '';
-    this.unitExecutes = false;
     const attrs: Attributes = { 'db.system.name': 'postgresql', 'db.operation.name': 'CONNECT' };
     if (this.database !== '') attrs['db.namespace'] = this.database;
     this.connectPending = true;
     this.ctx.emit(this.request(info('CONNECT'), attrs, ts, end - p));
-    this.unitStart = -1;
   }
 
   private frontend(type: number, b: Uint8Array, s: number, e: number, total: number, ts: number): void {
@@ -218,7 +222,7 @@ export class PgSession implements ParserSession {
     if (this.unitStart < 0) {
       this.unitStart = ts;
       this.unitWire = 0;
-      this.unitSql = '';
+      this.unitSql = null;
       this.unitExecutes = false;
     }
     this.unitWire += total;
@@ -226,7 +230,7 @@ export class PgSession implements ParserSession {
       case 0x51: {
         // 'Q' Query: a unit of its own.
         const sql = cstr(b, s, e);
-        this.unitSql = sql !== null ? sql[0] : '';
+        this.unitSql = sql !== null ? facts(sql[0]) : null;
         this.unitExecutes = true;
         this.endUnit();
         return;
@@ -237,8 +241,10 @@ export class PgSession implements ParserSession {
         if (name === null) return;
         const sql = cstr(b, name[1], e);
         if (sql === null) return;
-        if (this.statements.size < MAX_STATEMENTS || this.statements.has(name[0])) this.statements.set(name[0], sql[0]);
-        if (this.unitSql === '') this.unitSql = sql[0];
+        const f = facts(sql[0]);
+        if (f === null) this.statements.delete(name[0]);
+        else if (this.statements.size < MAX_STATEMENTS || this.statements.has(name[0])) this.statements.set(name[0], f);
+        if (this.unitSql === null) this.unitSql = f;
         return;
       }
       case 0x42: {
@@ -282,12 +288,11 @@ export class PgSession implements ParserSession {
   }
 
   private endUnit(): void {
-    const sql = this.unitSql;
+    const f = this.unitSql;
     let op = '';
     let summary = '';
     const attrs: Attributes = { 'db.system.name': 'postgresql' };
-    if (sql !== '') {
-      const f = analyzeSql(sql);
+    if (f !== null) {
       op = this.unitExecutes ? f.operation : 'PREPARE';
       summary = this.unitExecutes ? f.summary : `PREPARE ${f.summary}`.trim();
       if (op !== '') attrs['db.operation.name'] = op;
