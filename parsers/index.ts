@@ -9,8 +9,9 @@ import { http2Parser } from './http2/index.js';
 import { dnsParser } from './dns/index.js';
 import { redisParser } from './redis/index.js';
 import { postgresqlParser } from './postgresql/index.js';
+import { mysqlParser } from './mysql/index.js';
 
-export const BUILTIN_PARSERS: readonly ProtocolParser[] = [http1Parser, http2Parser, dnsParser, redisParser, postgresqlParser];
+export const BUILTIN_PARSERS: readonly ProtocolParser[] = [http1Parser, http2Parser, dnsParser, redisParser, postgresqlParser, mysqlParser];
 
 export function createDefaultRegistry(): ParserRegistry {
   const r = new ParserRegistry();

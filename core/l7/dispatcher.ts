@@ -265,11 +265,20 @@ export class L7Dispatcher implements StreamConsumer {
     }
     const heldTs = p.len > 0 ? p.firstTs : ts;
     // Drop detection buffers (indexed by side) before switching to parsing (indexed by direction).
+    // Bytes the other side sent earlier, held while a probe needed more, are parsed first: they
+    // came first (a 5-byte request that looked like the start of a longer message, then its answer).
     const held = p.len > 0 ? p.buf.slice(0, p.len) : null;
+    const o = st.pending[fromA ? 1 : 0];
+    const otherHeld = o.len > 0 ? o.buf.slice(0, o.len) : null;
+    const otherTs = o.firstTs;
     st.pending[0].len = 0;
     st.pending[1].len = 0;
     this.start(st, chosen);
     const toServer = fromA === flow.clientIsA;
+    if (otherHeld) {
+      this.feedWithFirstTs(st, !toServer, otherHeld, 0, otherHeld.length, otherTs, otherTs);
+      if (st.state !== ST_PARSING) return;
+    }
     if (held) this.feedWithFirstTs(st, toServer, held, 0, held.length, ts, heldTs);
     else this.feed(st, toServer, buf, offset, length, ts);
   }

@@ -1,5 +1,5 @@
 /**
- * SQL handling shared by the database parsers (PostgreSQL now, MySQL next): literal redaction for
+ * SQL handling shared by the database parsers (PostgreSQL, MySQL): literal redaction for
  * `db.query.text`, the operation (`db.operation.name`), the main table (`db.collection.name`) and a
  * low-cardinality summary (`db.query.summary`, e.g. `SELECT users`), from a small tokenizer that knows
  * comments, quoted strings (standard, E'', dollar-quoted), quoted identifiers ("", ``), numbers and
@@ -18,6 +18,33 @@ export interface SqlFacts {
   summary: string;
   /** The text with string and number literals replaced by `?`. */
   redacted: string;
+  /** The text as sent (cut at `MAX_SQL` characters, then "..."): for `db_query_text: full` only. */
+  full: string;
+}
+
+/** Dialect differences the tokenizer must know. */
+export interface SqlDialect {
+  /**
+   * `"..."` is a string literal (MySQL's default, without ANSI_QUOTES), not a quoted identifier
+   * (standard SQL, PostgreSQL): it is redacted.
+   */
+  readonly doubleQuotedStrings: boolean;
+}
+
+export const POSTGRESQL_DIALECT: SqlDialect = { doubleQuotedStrings: false };
+export const MYSQL_DIALECT: SqlDialect = { doubleQuotedStrings: true };
+
+/**
+ * How `db.query.text` is written, from a database parser's options: `db_query_text` (or
+ * `dbQueryText`) `full` exports the text as sent; anything else (default `redacted`) replaces literals.
+ */
+export function fullQueryText(options: Readonly<Record<string, unknown>>): boolean {
+  return (options.db_query_text ?? options.dbQueryText) === 'full';
+}
+
+/** The `db.query.text` of a statement under that choice. */
+export function queryText(f: SqlFacts, full: boolean): string {
+  return full ? f.full : f.redacted;
 }
 
 const isWordStart = (c: number) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c >= 0x80;
@@ -32,7 +59,7 @@ interface Tok {
 }
 
 /** Splits `sql` into tokens and builds the redacted text at the same time. */
-function scan(sql: string): { toks: Tok[]; redacted: string } {
+function scan(sql: string, dialect: SqlDialect): { toks: Tok[]; redacted: string } {
   const s = sql.length > MAX_SQL ? sql.slice(0, MAX_SQL) : sql;
   const toks: Tok[] = [];
   let out = '';
@@ -61,15 +88,16 @@ function scan(sql: string): { toks: Tok[]; redacted: string } {
       last = i;
       continue;
     }
-    if (c === 0x27 || ((c === 0x45 || c === 0x65 || c === 0x4e || c === 0x6e || c === 0x58 || c === 0x78 || c === 0x42 || c === 0x62) && s.charCodeAt(i + 1) === 0x27)) {
+    if (c === 0x27 || (c === 0x22 && dialect.doubleQuotedStrings) || ((c === 0x45 || c === 0x65 || c === 0x4e || c === 0x6e || c === 0x58 || c === 0x78 || c === 0x42 || c === 0x62) && s.charCodeAt(i + 1) === 0x27)) {
       // 'string' (E'', N'', X'', B'' prefixes), '' and \' escapes
       const start = i;
-      i += c === 0x27 ? 1 : 2;
+      const quote = c === 0x22 ? 0x22 : 0x27;
+      i += c === 0x27 || c === 0x22 ? 1 : 2;
       while (i < n) {
         const d = s.charCodeAt(i);
         if (d === 0x5c) i += 2;
-        else if (d === 0x27) {
-          if (s.charCodeAt(i + 1) === 0x27) i += 2;
+        else if (d === quote) {
+          if (s.charCodeAt(i + 1) === quote) i += 2;
           else {
             i++;
             break;
@@ -169,9 +197,9 @@ const OPERATIONS = new Set(
   ).split(' '),
 );
 
-/** Operation, table, summary and redacted text of `sql`. */
-export function analyzeSql(sql: string): SqlFacts {
-  const { toks, redacted } = scan(sql);
+/** Operation, table, summary and redacted text of `sql` (PostgreSQL's tokens unless told otherwise). */
+export function analyzeSql(sql: string, dialect: SqlDialect = POSTGRESQL_DIALECT): SqlFacts {
+  const { toks, redacted } = scan(sql, dialect);
   let k = 0;
   while (toks[k]?.v === '(') k++;
   let op = up(toks[k]);
@@ -245,5 +273,6 @@ export function analyzeSql(sql: string): SqlFacts {
     collection = '';
   }
   if (collection.length > 128) collection = collection.slice(0, 128);
-  return { operation: op, collection, summary: collection !== '' ? `${op} ${collection}` : op, redacted };
+  const full = sql.length > MAX_SQL ? `${sql.slice(0, MAX_SQL)}...` : sql;
+  return { operation: op, collection, summary: collection !== '' ? `${op} ${collection}` : op, redacted, full };
 }

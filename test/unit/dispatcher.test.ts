@@ -137,6 +137,25 @@ describe('L7Dispatcher', () => {
     expect(msgs[0].proto).toBe('line');
   });
 
+  it('parses bytes the other side sent first, held while their probe needed more, before the answer that chose the parser', () => {
+    // The request's first bytes do not tell yet (NEED_MORE); the response does: the request must
+    // still come first, with its own timestamp, not be dropped.
+    const base = lineParser('line');
+    const parser: ProtocolParser = { ...base, probeLimit: 64, probe: (buf, off, len, hint) => (buf[off] === 0x51 && len < 8 ? PROBE_NEED_MORE : base.probe(buf, off, len, hint)) };
+    const msgs: [string, number, number][] = [];
+    const sink: MessageSink = { onMessage: (_st, m) => void msgs.push([m.info as string, m.type, m.startTs]), onFlowEnd() {} };
+    const d = new L7Dispatcher(new ParserRegistry().register(parser), sink);
+    const flow = makeFlow();
+    d.onFlowStart(flow);
+    d.onData(flow, true, enc('Qping\n'), 0, 6, 10);
+    expect(msgs).toEqual([]);
+    d.onData(flow, false, enc('Apong\n'), 0, 6, 20);
+    expect(msgs).toEqual([
+      ['Qping', MSG_REQUEST, 10],
+      ['Apong', MSG_RESPONSE, 20],
+    ]);
+  });
+
   it('keeps the handshake role over the payload', () => {
     const { d } = setup();
     const flow = makeFlow({ roleSource: ROLE_FROM_HANDSHAKE, clientIsA: true });

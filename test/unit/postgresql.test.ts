@@ -50,6 +50,7 @@ describe('SQL facts', () => {
       collection: 'public.users',
       summary: 'SELECT public.users',
       redacted: 'SELECT id, name FROM public.users u WHERE email = ? AND age > ?',
+      full: "SELECT id, name FROM public.users u WHERE email = 'a@b.c' AND age > 30",
     });
     expect(analyzeSql('insert into "Orders" (a, b) values ($1, $2)')).toMatchObject({ operation: 'INSERT', collection: 'Orders', redacted: 'insert into "Orders" (a, b) values ($1, $2)' });
     expect(analyzeSql("UPDATE t SET s = 'it''s' WHERE id = 7")).toMatchObject({ operation: 'UPDATE', collection: 't', redacted: 'UPDATE t SET s = ? WHERE id = ?' });
