@@ -11,6 +11,7 @@ import { TextOutput } from '../pipeline/output.js';
 import type { ReplaySummary } from '../pipeline/replay.js';
 import { checkReadable, runReplay } from '../pipeline/replay.js';
 import { TableExporter } from '../pipeline/table-exporter.js';
+import { BUILTIN_PARSERS } from '../../parsers/index.js';
 import { SPANWIRE_VERSION } from '../pipeline/version.js';
 import { LocalAddresses } from '../trace/local-addresses.js';
 
@@ -94,6 +95,23 @@ interface ReplayCliOptions {
   stats?: string;
   quiet?: boolean;
   progress: boolean;
+  parserOption: Record<string, Record<string, unknown>>;
+}
+
+/**
+ * `--parser-option PROTOCOL.KEY=VALUE` (repeatable) into `{ PROTOCOL: { KEY: VALUE } }`: numbers and
+ * true/false become numbers and booleans, anything else stays a string.
+ */
+function parserOption(v: string, acc: Record<string, Record<string, unknown>>): Record<string, Record<string, unknown>> {
+  const m = /^([a-z0-9_-]+)\.([A-Za-z0-9_]+)=(.*)$/s.exec(v);
+  const names = BUILTIN_PARSERS.map((p) => p.name);
+  if (m === null) throw new InvalidArgumentError(`expected PROTOCOL.KEY=VALUE (e.g. mysql.db_query_text=full), got "${v}"`);
+  if (!names.includes(m[1])) throw new InvalidArgumentError(`unknown protocol "${m[1]}": one of ${names.join(', ')}`);
+  const raw = m[3];
+  const value: unknown = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+  const next = { ...acc };
+  next[m[1]] = { ...(acc[m[1]] ?? {}), [m[2]]: value };
+  return next;
 }
 
 /** A file named on the command line that cannot be written (exit code 2, like an unreadable input). */
@@ -128,6 +146,7 @@ async function replayCommand(files: string[], o: ReplayCliOptions): Promise<numb
       serviceName: o.serviceName,
       requestTimeoutNs: o.requestTimeout * 1e9,
       idSeed: o.seed ?? null,
+      parserOptions: o.parserOption,
       limits: o.maxFlows !== undefined ? { flow: { maxFlows: o.maxFlows } } : undefined,
       progress: (read, total) => {
         // A bar only for inputs large enough to wait for.
@@ -173,6 +192,12 @@ export function buildProgram(): Command {
     .option('--request-timeout <seconds>', 'a request unanswered this long ends as a timeout span', positiveNumber('--request-timeout'), 60)
     .option('--max-flows <n>', 'flows tracked at once (least recently active evicted beyond)', positiveNumber('--max-flows'))
     .option('--seed <n>', 'deterministic trace/span ids (for reproducible output)', positiveNumber('--seed'))
+    .option(
+      '--parser-option <protocol.key=value>',
+      'a parser option (repeatable), e.g. mysql.db_query_text=full (SQL text with its literals: off by default)',
+      parserOption,
+      {} as Record<string, Record<string, unknown>>,
+    )
     .option('--stats <file>', 'also write the end-of-run summary as JSON to this file')
     .option('-q, --quiet', 'no summary on stderr (warnings still shown)')
     .option('--no-progress', 'no progress bar on stderr')

@@ -43,11 +43,12 @@ function commandAt(b: Uint8Array, p: number, end: number): boolean {
  */
 function probe(buf: Uint8Array, offset: number, length: number, hint: ProbeHint): number {
   if (hint.transport !== 'tcp') return PROBE_NO;
-  if (length < 5) return PROBE_NEED_MORE;
+  if (length < 4) return PROBE_NEED_MORE;
   const end = offset + length;
   const len = u24le(buf, offset);
-  if (length < 7 && len + 4 !== length) return PROBE_NEED_MORE;
   const seq = buf[offset + 3];
+  if (len === 0) return PROBE_NO;
+  if (length < 7 && len + 4 !== length) return seq <= 1 && len + 4 > length && len < 65536 ? PROBE_NEED_MORE : PROBE_NO;
   const f = buf[offset + 4];
   if (len + 4 > length) {
     // A first packet longer than the bytes so far: wait for it if it could be one.

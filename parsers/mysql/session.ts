@@ -284,6 +284,8 @@ export class MysqlSession implements ParserSession {
       if (this.resync[d]) {
         if (!this.boundaryAt(d, b, p, end)) return end; // not at a boundary: skipped
         this.resync[d] = false;
+        // An answer in progress ended in the lost bytes when the server is at the start of another.
+        if (!toServer && this.resp !== null && b[p + 3] === 1) this.endResponse(this.resp.last);
       }
       if (end - p < 4) return p;
       const len = u24le(b, p);

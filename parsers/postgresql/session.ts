@@ -9,7 +9,7 @@ import type { L7Message, ParserContext, ParserSession } from '../../core/l7/type
 import { MSG_REQUEST, MSG_RESPONSE, SESSION_FIFO } from '../../core/l7/types.js';
 import { latin1, u32be as u32 } from '../../core/l7/bytes.js';
 import type { SqlFacts } from '../sql/sql.js';
-import { analyzeSql } from '../sql/sql.js';
+import { analyzeSql, fullQueryText, queryText } from '../sql/sql.js';
 
 /** StartupMessage protocol 3.0, and the special request codes (protocol section 55.7). */
 export const PROTOCOL_3 = 196608;
@@ -76,7 +76,12 @@ export class PgSession implements ParserSession {
   /** The CONNECT unit waits for its answer: a fatal error during the startup ends it (no ReadyForQuery follows). */
   private connectPending = false;
 
-  constructor(private readonly ctx: ParserContext) {}
+  /** `db_query_text: full`: the SQL as sent, literals included. */
+  private readonly fullText: boolean;
+
+  constructor(private readonly ctx: ParserContext) {
+    this.fullText = fullQueryText(ctx.options);
+  }
 
   parse(toServer: boolean, buf: Uint8Array, offset: number, length: number): number {
     const d = toServer ? 0 : 1;
@@ -297,7 +302,7 @@ export class PgSession implements ParserSession {
       summary = this.unitExecutes ? f.summary : `PREPARE ${f.summary}`.trim();
       if (op !== '') attrs['db.operation.name'] = op;
       if (f.collection !== '') attrs['db.collection.name'] = f.collection;
-      attrs['db.query.text'] = f.redacted;
+      attrs['db.query.text'] = queryText(f, this.fullText);
       if (summary !== '') attrs['db.query.summary'] = summary;
     } else if (!this.unitExecutes) {
       op = 'SYNC';

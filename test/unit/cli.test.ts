@@ -67,6 +67,19 @@ describe('spanwire replay (CLI)', () => {
     expect(table.stdout.trim().split('\n').length).toBe(8);
   });
 
+  it('--parser-option: SQL literals only when asked (the capture inserted the literal \'yuanchao-test\'), unknown protocols refused', () => {
+    const pcap = join(ROOT, '../shared/pcaps/deepflow/mysql/mysql-table-insert.pcap');
+    const redacted = spanwire('replay', pcap, '--format', 'otlp-json', '-q');
+    expect(redacted.code).toBe(0);
+    expect(redacted.stdout).toContain('insert into tmp (id,lcuuid) values (?,?)');
+    expect(redacted.stdout).not.toContain('yuanchao-test');
+    const full = spanwire('replay', pcap, '--format', 'otlp-json', '-q', '--parser-option', 'mysql.db_query_text=full');
+    expect(full.stdout).toContain("insert into tmp (id,lcuuid) values (1000,'yuanchao-test')");
+    const bad = spanwire('replay', pcap, '--parser-option', 'nosuch.x=1');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('unknown protocol "nosuch": one of http1, http2, dns, redis, postgresql, mysql');
+  });
+
   it('rejects an unknown format as a usage error', () => {
     const r = spanwire('replay', DEMO, '--format', 'xml');
     expect(r.code).toBe(1);
