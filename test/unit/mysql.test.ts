@@ -248,6 +248,35 @@ describe('MySQL parser', () => {
     expect(JSON.stringify(c.messages)).not.toContain('hunter2');
   });
 
+  it('caching_sha2_password full authentication (AuthMoreData, public key request, RSA-encrypted password): one CONNECT, nothing of the exchange exported', () => {
+    const c = new FakeContext(mysqlParser);
+    c.feed(S, bytes(greeting(BASE, '8.0.36')));
+    c.feed(C, bytes(login(BASE, 'app', 'shop')));
+    c.feed(S, bytes(pkt(2, [0x01, 0x04]))); // AuthMoreData: perform full authentication
+    c.feed(C, bytes(pkt(3, [0x02]))); // request the server's public key
+    c.feed(S, bytes(pkt(4, [0x01, ...str('-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----\n')])));
+    c.feed(C, bytes(pkt(5, str('RSA(hunter2)'.padEnd(256, '.')))));
+    c.feed(S, bytes(OK(6)));
+    c.feed(C, bytes(query('SELECT 1')));
+    c.feed(S, bytes(...resultSet(['1'], [['1']])));
+    expect(reqs(c).map((m) => m.attrs['db.operation.name'])).toEqual(['CONNECT', 'SELECT']);
+    expect(resps(c).map((m) => [m.attrs['db.response.returned_rows'], m.attrs['db.response.status_code']])).toEqual([
+      [undefined, undefined],
+      [1, undefined],
+    ]);
+    expect(reqs(c)[0].size).toBe(login(BASE, 'app', 'shop').length + 5 + 4 + 256);
+    expect(JSON.stringify(c.messages)).not.toMatch(/hunter2|PUBLIC KEY/);
+    // and a fast-auth success (0x01 0x03) followed by OK
+    const f = new FakeContext(mysqlParser);
+    f.feed(S, bytes(greeting(BASE, '8.0.36')));
+    f.feed(C, bytes(login(BASE, 'app', 'shop')));
+    f.feed(S, bytes(pkt(2, [0x01, 0x03]), OK(3)));
+    f.feed(C, bytes(cmd(0x0e)));
+    f.feed(S, bytes(OK(1)));
+    expect(resps(f).length).toBe(2);
+    expect(describeOf(reqs(f)[0], resps(f)[0])).toMatchObject({ name: 'CONNECT', error: false });
+  });
+
   it('a login refused before the handshake (ERR greeting) is a failed CONNECT', () => {
     const c = new FakeContext(mysqlParser);
     c.feed(S, bytes(pkt(0, [0xff, ...u16(1040), ...str('Too many connections')])));
