@@ -12,6 +12,8 @@ import type { ReplaySummary } from '../pipeline/replay.js';
 import { checkReadable, runReplay } from '../pipeline/replay.js';
 import { TableExporter } from '../pipeline/table-exporter.js';
 import { BUILTIN_PARSERS } from '../../parsers/index.js';
+import type { RunCliOptions } from './run.js';
+import { parseListen, runCommand } from './run.js';
 import { SPANWIRE_VERSION } from '../pipeline/version.js';
 import { LocalAddresses } from '../trace/local-addresses.js';
 
@@ -167,7 +169,7 @@ export function buildProgram(): Command {
   const program = new Command();
   program
     .name('spanwire')
-    .description('Turns captured traffic into OpenTelemetry spans: capture files today, live capture next.')
+    .description('Turns network traffic into OpenTelemetry spans: capture files (replay) or this host, live (run).')
     .version(SPANWIRE_VERSION)
     .showHelpAfterError();
 
@@ -204,7 +206,51 @@ export function buildProgram(): Command {
     .action(async (files: string[], o: ReplayCliOptions) => {
       process.exitCode = await replayCommand(files, o);
     });
+  program
+    .command('run')
+    .description(
+      'capture this host live (eBPF when the kernel allows it, else AF_PACKET): spans on the terminal and in a local OTLP/JSON file, RED metrics on a local Prometheus endpoint',
+    )
+    .addOption(new Option('--source <source>', 'capture source').choices(['auto', 'ebpf', 'af_packet']).default('auto'))
+    .option('-i, --interface <name>', 'AF_PACKET: interface to capture on', 'any')
+    .option('--filter <expression>', 'AF_PACKET: tcpdump-style capture filter (e.g. "tcp port 80")')
+    .addOption(
+      new Option('-f, --format <format>', 'span output format (default: table on a terminal, else otlp-json)').choices(['otlp-json', 'table']),
+    )
+    .option('-o, --output <file>', 'write spans to this file instead of the terminal')
+    .option('--spans-file <file>', 'also write spans as OTLP/JSON lines to this file', 'spanwire-spans.jsonl')
+    .option('--no-spans-file', 'no OTLP/JSON spans file')
+    .option('--prometheus <host:port>', 'serve RED metrics and capture counters at http://HOST:PORT/metrics', listenAddress, '127.0.0.1:9464')
+    .option('--no-prometheus', 'no metrics endpoint')
+    .option('--pid <pid>', 'eBPF: only this process (repeatable)', intList('--pid'), [] as number[])
+    .option('--port <port>', 'eBPF: only sockets with this local or remote port (repeatable)', intList('--port'), [] as number[])
+    .option('--max-payload <bytes>', 'eBPF: payload bytes captured per call (the true length is always known)', positiveNumber('--max-payload'), 4096)
+    .option('--duration <seconds>', 'stop after this long (default: until Ctrl-C / SIGTERM)', positiveNumber('--duration'))
+    .option('--service-name <name>', 'service.name for every span (default: the process (eBPF) or the address (AF_PACKET))')
+    .option('--request-timeout <seconds>', 'a request unanswered this long ends as a timeout span', positiveNumber('--request-timeout'), 60)
+    .option('--parser-option <protocol.key=value>', 'a parser option (repeatable), as for replay', parserOption, {} as Record<string, Record<string, unknown>>)
+    .option('-q, --quiet', 'no status lines on stderr')
+    .action(async (o: RunCliOptions) => {
+      process.exitCode = await runCommand(o);
+    });
   return program;
+}
+
+function listenAddress(v: string): string {
+  try {
+    parseListen(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+  return v;
+}
+
+function intList(name: string) {
+  return (v: string, prev: number[]): number[] => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0 || n > 4294967295) throw new InvalidArgumentError(`${name} must be a positive integer`);
+    return prev.concat([n]);
+  };
 }
 
 export async function main(argv: string[]): Promise<void> {
