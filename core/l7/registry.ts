@@ -1,18 +1,29 @@
 import type { ProtocolParser } from './types.js';
 
 /**
- * The set of parsers the dispatcher may choose from. Order matters only as a tie-break: parsers
- * whose port hints match the flow are probed first, then the rest in registration order.
- * Wasm plugins will be registered here too, ahead of built-ins.
+ * The set of parsers the dispatcher may choose from. Plugins (`registerPlugin`: Wasm parsers) are
+ * probed before every built-in, in registration order; then built-ins whose port hints match the
+ * flow, then the rest in registration order.
  */
 export class ParserRegistry {
   private readonly parsers: ProtocolParser[] = [];
+  private pluginCount = 0;
   private readonly byName = new Map<string, ProtocolParser>();
   private readonly hintPorts = new Set<number>();
 
   register(parser: ProtocolParser): this {
+    return this.add(parser, false);
+  }
+
+  /** A plugin parser: probed before the built-ins whatever the ports. */
+  registerPlugin(parser: ProtocolParser): this {
+    return this.add(parser, true);
+  }
+
+  private add(parser: ProtocolParser, plugin: boolean): this {
     if (this.byName.has(parser.name)) throw new Error(`parser '${parser.name}' is registered twice`);
-    this.parsers.push(parser);
+    if (plugin) this.parsers.splice(this.pluginCount++, 0, parser);
+    else this.parsers.push(parser);
     this.byName.set(parser.name, parser);
     for (const p of parser.ports) this.hintPorts.add(p);
     return this;
@@ -36,13 +47,16 @@ export class ParserRegistry {
    * Computed once per flow (not per packet).
    */
   candidates(transport: 'tcp' | 'udp', portX: number, portY: number): ProtocolParser[] {
+    const plugins: ProtocolParser[] = [];
     const first: ProtocolParser[] = [];
     const rest: ProtocolParser[] = [];
-    for (const p of this.parsers) {
+    for (let i = 0; i < this.parsers.length; i++) {
+      const p = this.parsers[i];
       if (!p.transports.includes(transport)) continue;
-      if (p.ports.includes(portX) || p.ports.includes(portY)) first.push(p);
+      if (i < this.pluginCount) plugins.push(p);
+      else if (p.ports.includes(portX) || p.ports.includes(portY)) first.push(p);
       else rest.push(p);
     }
-    return first.concat(rest);
+    return plugins.length > 0 ? plugins.concat(first, rest) : first.concat(rest);
   }
 }

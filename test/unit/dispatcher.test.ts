@@ -265,3 +265,13 @@ describe('L7Dispatcher', () => {
     expect(ended).toEqual(['fin']);
   });
 });
+
+describe('ParserRegistry', () => {
+  it('probes plugins first whatever the ports, then port-hinted built-ins, then the rest', () => {
+    const mk = (name: string, ports: number[]): ProtocolParser => ({ ...lineParser(name), ports });
+    const r = new ParserRegistry().register(mk('a', [])).register(mk('b', [80])).registerPlugin(mk('p1', [])).registerPlugin(mk('p2', [9]));
+    expect(r.candidates('tcp', 40000, 80).map((p) => p.name)).toEqual(['p1', 'p2', 'b', 'a']);
+    expect(r.candidates('udp', 40000, 80)).toEqual([]);
+    expect(() => r.registerPlugin(mk('a', []))).toThrow(/registered twice/);
+  });
+});
