@@ -11,6 +11,7 @@ import { TextOutput } from '../pipeline/output.js';
 import type { ReplaySummary } from '../pipeline/replay.js';
 import { checkReadable, runReplay } from '../pipeline/replay.js';
 import { TableExporter } from '../pipeline/table-exporter.js';
+import { Correlator } from '../trace/correlate.js';
 import { BUILTIN_PARSERS } from '../../parsers/index.js';
 import type { RunCliOptions } from './run.js';
 import { parseListen, runCommand } from './run.js';
@@ -98,6 +99,7 @@ interface ReplayCliOptions {
   quiet?: boolean;
   progress: boolean;
   parserOption: Record<string, Record<string, unknown>>;
+  correlate?: boolean;
 }
 
 /**
@@ -138,12 +140,14 @@ async function replayCommand(files: string[], o: ReplayCliOptions): Promise<numb
   const out = openOutput(o.output);
   const format = o.format ?? (out.isStdout && process.stdout.isTTY ? 'table' : 'otlp-json');
   const exporter = format === 'table' ? new TableExporter(out) : new OtlpJsonLinesExporter(out);
+  // --correlate: spans of the same request seen at both ends, and proxied requests, joined into traces.
+  const correlator = o.correlate ? new Correlator(exporter) : null;
   const bar = new ProgressBar(o.progress && process.stderr.isTTY === true);
   let summary: ReplaySummary;
   try {
     summary = await runReplay({
       files,
-      consumer: exporter,
+      consumer: correlator ?? exporter,
       localAddresses: o.localAddress,
       serviceName: o.serviceName,
       requestTimeoutNs: o.requestTimeout * 1e9,
@@ -155,6 +159,7 @@ async function replayCommand(files: string[], o: ReplayCliOptions): Promise<numb
         if (total >= 32 << 20) bar.update(read, total);
       },
     });
+    await correlator?.flush();
   } finally {
     bar.clear();
     exporter.shutdown();
@@ -200,6 +205,7 @@ export function buildProgram(): Command {
       parserOption,
       {} as Record<string, Record<string, unknown>>,
     )
+    .option('--correlate', 'join spans of the same request seen at both ends (4-tuple) and across proxies (x-request-id) into traces')
     .option('--stats <file>', 'also write the end-of-run summary as JSON to this file')
     .option('-q, --quiet', 'no summary on stderr (warnings still shown)')
     .option('--no-progress', 'no progress bar on stderr')
@@ -229,6 +235,7 @@ export function buildProgram(): Command {
     .option('--service-name <name>', 'service.name for every span (default: the process (eBPF) or the address (AF_PACKET))')
     .option('--request-timeout <seconds>', 'a request unanswered this long ends as a timeout span', positiveNumber('--request-timeout'), 60)
     .option('--parser-option <protocol.key=value>', 'a parser option (repeatable), as for replay', parserOption, {} as Record<string, Record<string, unknown>>)
+    .option('--no-correlate', 'do not join client and server spans of the same request into one trace')
     .option('-q, --quiet', 'no status lines on stderr')
     .action(async (o: RunCliOptions) => {
       process.exitCode = await runCommand(o);

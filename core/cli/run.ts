@@ -10,6 +10,7 @@ import { TextOutput } from '../pipeline/output.js';
 import type { LiveHandle, LiveSourceName } from '../pipeline/live.js';
 import { LiveCaptureError, startLive } from '../pipeline/live.js';
 import { TableExporter } from '../pipeline/table-exporter.js';
+import { Correlator } from '../trace/correlate.js';
 import type { SpanData, TracesConsumer } from '../trace/span.js';
 
 export interface RunCliOptions {
@@ -27,6 +28,7 @@ export interface RunCliOptions {
   serviceName?: string;
   requestTimeout: number;
   parserOption: Record<string, Record<string, unknown>>;
+  correlate: boolean;
   quiet?: boolean;
 }
 
@@ -75,11 +77,13 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
   const metrics = new RedMetrics();
   consumers.push(metrics);
 
+  // Both ends of a request on this host (client and server processes), and proxies: joined into traces.
+  const correlator = o.correlate ? new Correlator(new Tee(consumers)) : null;
   let live: LiveHandle;
   try {
     live = await startLive({
       source: o.source,
-      consumer: new Tee(consumers),
+      consumer: correlator ?? new Tee(consumers),
       iface: o.interface,
       filter: o.filter ?? '',
       pids: o.pid,
@@ -157,6 +161,7 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
   });
   if (status !== null) clearInterval(status);
   await live.stop();
+  await correlator?.flush();
   for (const x of outputs) {
     x.out.flush();
     x.out.close();
