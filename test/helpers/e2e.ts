@@ -135,6 +135,9 @@ export async function stopTcpdump(capture: Capture): Promise<void> {
 
 /** A span read back from spanwire's OTLP/JSON output: name, status and attributes as plain values. */
 export interface OtlpSpanView {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
   name: string;
   kind: number;
   status: { code: number; message: string };
@@ -147,6 +150,9 @@ export interface OtlpSpanView {
 export function readOtlpSpans(file: string): OtlpSpanView[] {
   type AnyValue = { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number };
   type Span = {
+    traceId: string;
+    spanId: string;
+    parentSpanId?: string;
     name: string;
     kind?: number;
     status?: { code?: number; message?: string };
@@ -167,6 +173,9 @@ export function readOtlpSpans(file: string): OtlpSpanView[] {
             attrs[a.key] = v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : (v.doubleValue ?? v.boolValue));
           }
           out.push({
+            traceId: s.traceId,
+            spanId: s.spanId,
+            parentSpanId: s.parentSpanId ?? '',
             name: s.name,
             kind: s.kind ?? 0,
             status: { code: s.status?.code ?? 0, message: s.status?.message ?? '' },
