@@ -12,6 +12,8 @@ import type { ReplaySummary } from '../pipeline/replay.js';
 import { checkReadable, runReplay } from '../pipeline/replay.js';
 import { TableExporter } from '../pipeline/table-exporter.js';
 import { Correlator } from '../trace/correlate.js';
+import { RedMetrics } from '../metrics/red.js';
+import { Tee } from '../pipeline/tee.js';
 import { BUILTIN_PARSERS } from '../../parsers/index.js';
 import type { RunCliOptions } from './run.js';
 import { parseListen, runCommand } from './run.js';
@@ -100,6 +102,10 @@ interface ReplayCliOptions {
   progress: boolean;
   parserOption: Record<string, Record<string, unknown>>;
   correlate?: boolean;
+  metricsOut?: string;
+  metricsTemporality: 'cumulative' | 'delta';
+  route: string[];
+  maxSeries?: number;
 }
 
 /**
@@ -142,12 +148,15 @@ async function replayCommand(files: string[], o: ReplayCliOptions): Promise<numb
   const exporter = format === 'table' ? new TableExporter(out) : new OtlpJsonLinesExporter(out);
   // --correlate: spans of the same request seen at both ends, and proxied requests, joined into traces.
   const correlator = o.correlate ? new Correlator(exporter) : null;
+  // --metrics-out: RED metrics from every span, written after the replay.
+  const metrics = o.metricsOut !== undefined ? new RedMetrics({ temporality: o.metricsTemporality, routes: o.route, maxSeriesPerMetric: o.maxSeries }) : null;
+  if (o.metricsOut !== undefined) openOutput(o.metricsOut).close(); // a bad path fails now, not after the work
   const bar = new ProgressBar(o.progress && process.stderr.isTTY === true);
   let summary: ReplaySummary;
   try {
     summary = await runReplay({
       files,
-      consumer: correlator ?? exporter,
+      consumer: metrics !== null ? new Tee([correlator ?? exporter, metrics]) : (correlator ?? exporter),
       localAddresses: o.localAddress,
       serviceName: o.serviceName,
       requestTimeoutNs: o.requestTimeout * 1e9,
@@ -160,6 +169,14 @@ async function replayCommand(files: string[], o: ReplayCliOptions): Promise<numb
       },
     });
     await correlator?.flush();
+    if (metrics !== null && o.metricsOut !== undefined) {
+      // One OTLP ExportMetricsServiceRequest per line, as the Collector's file exporter writes metrics.
+      const m = openOutput(o.metricsOut);
+      m.write(`${JSON.stringify(metrics.toOtlpJson())}\n`);
+      m.close();
+      const overflow = metrics.overflowCounts();
+      for (const k in overflow) summary.warnings.push(`${k}: ${overflow[k]} data points folded into the otel.metric.overflow series (--max-series)`);
+    }
   } finally {
     bar.clear();
     exporter.shutdown();
@@ -205,6 +222,10 @@ export function buildProgram(): Command {
       parserOption,
       {} as Record<string, Record<string, unknown>>,
     )
+    .option('--metrics-out <file>', 'also write RED metrics (OTLP/JSON ExportMetricsServiceRequest lines) to this file after the replay')
+    .addOption(new Option('--metrics-temporality <t>', 'aggregation temporality of --metrics-out').choices(['cumulative', 'delta']).default('cumulative'))
+    .option('--route <template>', 'an HTTP route template for metrics, e.g. /users/{id} (repeatable; ids are collapsed anyway)', (v: string, p: string[]) => p.concat([v]), [] as string[])
+    .option('--max-series <n>', 'metric series per metric before the overflow series (default 2000)', positiveNumber('--max-series'))
     .option('--correlate', 'join spans of the same request seen at both ends (4-tuple) and across proxies (x-request-id) into traces')
     .option('--stats <file>', 'also write the end-of-run summary as JSON to this file')
     .option('-q, --quiet', 'no summary on stderr (warnings still shown)')

@@ -10,6 +10,7 @@ import { TextOutput } from '../pipeline/output.js';
 import type { LiveHandle, LiveSourceName } from '../pipeline/live.js';
 import { LiveCaptureError, startLive } from '../pipeline/live.js';
 import { TableExporter } from '../pipeline/table-exporter.js';
+import { Tee } from '../pipeline/tee.js';
 import { Correlator } from '../trace/correlate.js';
 import type { SpanData, TracesConsumer } from '../trace/span.js';
 
@@ -30,14 +31,6 @@ export interface RunCliOptions {
   parserOption: Record<string, Record<string, unknown>>;
   correlate: boolean;
   quiet?: boolean;
-}
-
-/** Several consumers fed the same batches. */
-class Tee implements TracesConsumer {
-  constructor(private readonly parts: TracesConsumer[]) {}
-  consumeTraces(spans: SpanData[]): void {
-    for (const p of this.parts) p.consumeTraces(spans);
-  }
 }
 
 /** Flushes its TextOutput after every batch: live output must show at once. */

@@ -80,6 +80,33 @@ describe('spanwire replay (CLI)', () => {
     expect(bad.stderr).toContain('unknown protocol "nosuch": one of http1, http2, dns, redis, postgresql, mysql');
   });
 
+  it('--metrics-out: RED metrics after the replay, one histogram count per (method, status) as tshark sees the exchanges', () => {
+    const out = join(dir, 'metrics.jsonl');
+    const r = spanwire('replay', DEMO, '-q', '-o', join(dir, 'spans.jsonl'), '--metrics-out', out);
+    expect(r.code).toBe(0);
+    const lines = readFileSync(out, 'utf8').trim().split('\n');
+    expect(lines.length).toBe(1);
+    const counts: Record<string, number> = {};
+    for (const rm of JSON.parse(lines[0]).resourceMetrics)
+      for (const sm of rm.scopeMetrics)
+        for (const m of sm.metrics) {
+          expect([m.name, m.unit, m.histogram.aggregationTemporality]).toEqual(['http.client.request.duration', 's', 2]);
+          for (const p of m.histogram.dataPoints) {
+            const a = Object.fromEntries(p.attributes.map((x: { key: string; value: Record<string, unknown> }) => [x.key, Object.values(x.value)[0]]));
+            const k = `${a['http.request.method']} ${a['http.response.status_code']}`;
+            counts[k] = (counts[k] ?? 0) + Number(p.count);
+          }
+        }
+    const expected: Record<string, number> = {};
+    // requests and responses in capture order (one exchange at a time per connection in this capture)
+    const field = (filter: string, f: string) => spawnSync('tshark', ['-r', DEMO, '-Y', filter, '-T', 'fields', '-e', f], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l !== '');
+    const methods = field('http.request', 'http.request.method');
+    const codes = field('http.response', 'http.response.code');
+    expect(methods.length).toBe(codes.length);
+    methods.forEach((m, i) => (expected[`${m} ${codes[i]}`] = (expected[`${m} ${codes[i]}`] ?? 0) + 1));
+    expect(counts).toEqual(expected);
+  });
+
   it('rejects an unknown format as a usage error', () => {
     const r = spanwire('replay', DEMO, '--format', 'xml');
     expect(r.code).toBe(1);
