@@ -135,6 +135,8 @@ export async function stopTcpdump(capture: Capture): Promise<void> {
 
 /** A span read back from spanwire's OTLP/JSON output: name, status and attributes as plain values. */
 export interface OtlpSpanView {
+  /** Resource attributes (service.name, process.pid...). */
+  resource: Record<string, string | number | boolean | undefined>;
   traceId: string;
   spanId: string;
   parentSpanId: string;
@@ -163,8 +165,13 @@ export function readOtlpSpans(file: string): OtlpSpanView[] {
   const out: OtlpSpanView[] = [];
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     if (!line.trim()) continue;
-    const req = JSON.parse(line) as { resourceSpans?: { scopeSpans?: { spans?: Span[] }[] }[] };
+    const req = JSON.parse(line) as { resourceSpans?: { resource?: { attributes?: { key: string; value: AnyValue }[] }; scopeSpans?: { spans?: Span[] }[] }[] };
     for (const rs of req.resourceSpans ?? []) {
+      const resource: OtlpSpanView['attrs'] = {};
+      for (const a of rs.resource?.attributes ?? []) {
+        const v = a.value;
+        resource[a.key] = v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : (v.doubleValue ?? v.boolValue));
+      }
       for (const ss of rs.scopeSpans ?? []) {
         for (const s of ss.spans ?? []) {
           const attrs: OtlpSpanView['attrs'] = {};
@@ -173,6 +180,7 @@ export function readOtlpSpans(file: string): OtlpSpanView[] {
             attrs[a.key] = v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : (v.doubleValue ?? v.boolValue));
           }
           out.push({
+            resource,
             traceId: s.traceId,
             spanId: s.spanId,
             parentSpanId: s.parentSpanId ?? '',
