@@ -101,18 +101,16 @@ export const DEFAULT_DECODER_LIMITS: DecoderLimits = {
 /** Formats an address from a DecodedPacket address array ("10.0.0.1", "2001:db8::1"). */
 export function formatAddress(version: number, a: Uint8Array): string {
   if (version === 4) return `${a[0]}.${a[1]}.${a[2]}.${a[3]}`;
-  // RFC 5952: lower-case hex, longest run (>= 2) of zero groups compressed.
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((a[i] << 8) | a[i + 1]);
+  // RFC 5952: lower-case hex, longest run (>= 2) of zero groups compressed (the first one on a tie).
   let bestStart = -1;
   let bestLen = 0;
   for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
+    if ((a[2 * i] | a[2 * i + 1]) !== 0) {
       i++;
       continue;
     }
     let j = i;
-    while (j < 8 && groups[j] === 0) j++;
+    while (j < 8 && (a[2 * j] | a[2 * j + 1]) === 0) j++;
     if (j - i > bestLen && j - i >= 2) {
       bestStart = i;
       bestLen = j - i;
@@ -120,12 +118,18 @@ export function formatAddress(version: number, a: Uint8Array): string {
     i = j;
   }
   // IPv4-mapped ::ffff:a.b.c.d
-  if (bestStart === 0 && bestLen === 5 && groups[5] === 0xffff) {
+  if (bestStart === 0 && bestLen === 5 && a[10] === 0xff && a[11] === 0xff) {
     return `::ffff:${a[12]}.${a[13]}.${a[14]}.${a[15]}`;
   }
-  const hex = (g: number) => g.toString(16);
-  if (bestStart < 0) return groups.map(hex).join(':');
-  const head = groups.slice(0, bestStart).map(hex).join(':');
-  const tail = groups.slice(bestStart + bestLen).map(hex).join(':');
-  return `${head}::${tail}`;
+  let s = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      s += '::';
+      i += bestLen - 1;
+      continue;
+    }
+    if (s !== '' && !s.endsWith(':')) s += ':';
+    s += ((a[2 * i] << 8) | a[2 * i + 1]).toString(16);
+  }
+  return s;
 }

@@ -3,13 +3,22 @@
  * specification): lowerCamelCase field names, trace/span ids as hex strings, enums as integers,
  * 64-bit integers (fixed64 times, intValue) as decimal strings.
  *
- * Written straight into a byte buffer (`ByteSink`): this runs once per span on the replay hot path,
- * and building strings then converting them costs several times more (and most of it in GC).
- * Attribute keys are encoded once and cached with their JSON framing.
+ * Written straight into byte buffers: this runs once per span on the replay hot path, and building
+ * strings then converting them costs several times more (and most of it in GC). Spans are encoded
+ * from the builder's reused `SpanRecord` as they are made (`SpanBatchEncoder.add`), each into a
+ * batch arena, and a batch is written out as one request grouped by resource (`writeTo`). Attribute
+ * keys are encoded once per key with their JSON framing; low-cardinality values once per value.
  */
 import type { ByteSink } from '../pipeline/output.js';
-import { MemorySink, writeBytes, writeLatin1, writeUtf8 } from '../pipeline/output.js';
-import type { AttributeValue, Attributes, HrTime, Resource, SpanData } from '../trace/span.js';
+import { MemorySink, writeBytes } from '../pipeline/output.js';
+import type { AttrKey, AttrList } from '../trace/span-record.js';
+import { SpanRecord } from '../trace/span-record.js';
+import type { AttributeValue, InstrumentationScope, Resource, SpanData } from '../trace/span.js';
+
+type FastBuffer = Buffer & {
+  latin1Write(s: string, offset: number): number;
+  utf8Write(s: string, offset: number): number;
+};
 
 const enc = (s: string): Buffer => Buffer.from(s, 'latin1');
 
@@ -28,9 +37,13 @@ const B_FLAGS = enc(',"flags":');
 const B_NAME = enc(',"name":');
 const B_KIND = enc(',"kind":');
 const B_START = enc(',"startTimeUnixNano":"');
+/** `,"kind":K,"startTimeUnixNano":"` for the OTLP kinds 0..5 (one copy instead of three). */
+const B_KIND_START: Buffer[] = [];
+for (let k = 0; k <= 5; k++) B_KIND_START.push(enc(`,"kind":${k},"startTimeUnixNano":"`));
 const B_END = enc('","endTimeUnixNano":"');
 const B_ATTRS = enc('","attributes":[');
 const B_STATUS = enc('],"status":{');
+const B_STATUS_UNSET_END = enc('],"status":{}}');
 const B_STATUS_MSG = enc('"message":');
 const B_STATUS_CODE = enc('"code":');
 const B_REQ = enc('{"resourceSpans":[');
@@ -42,79 +55,94 @@ const B_SPANS = enc('},"spans":[');
 const B_CLOSE_LIST_OBJ = enc(']}');
 const B_REQ_END = enc(']}');
 
-/**
- * Per attribute key: its `{"key":"<k>","value":` prefix, encoded once, and the whole encoded KeyValue
- * for the first values seen of it (method, scheme, status code, protocol...: low-cardinality values
- * are then a single copy). Both caches are bounded.
- */
-interface KeyEncoding {
-  readonly prefix: Buffer;
-  readonly values: Map<string | number | boolean, Buffer>;
-}
-const keyCache = new Map<string, KeyEncoding>();
-const KEY_CACHE_MAX = 4096;
+/** Whole encoded KeyValues cached per key (low-cardinality values: method, status, protocol...). */
 const VALUES_PER_KEY_MAX = 64;
 const CACHED_STRING_MAX = 64;
+/**
+ * A key whose cache is full and keeps missing (addresses, ports, paths) stops being looked up:
+ * checked after this many misses once full.
+ */
+const CACHE_PROBATION = 512;
 
-function keyEncoding(k: string): KeyEncoding {
-  let e = keyCache.get(k);
-  if (e === undefined) {
-    e = { prefix: Buffer.from(`{"key":${JSON.stringify(k)},"value":`, 'utf8'), values: new Map() };
-    if (keyCache.size < KEY_CACHE_MAX) keyCache.set(k, e);
+// ---- byte writing (all into a MemorySink: the arena or a scratch sink) ------------------------
+
+/** Copies `b` (a few bytes are copied with a loop: cheaper than a native call; more are not). */
+function put(s: MemorySink, b: Uint8Array): void {
+  const n = b.length;
+  if (s.pos + n > s.buf.length) s.ensure(n);
+  const buf = s.buf;
+  const p = s.pos;
+  if (n <= 10) {
+    for (let i = 0; i < n; i++) buf[p + i] = b[i];
+  } else {
+    buf.set(b, p);
   }
-  return e;
+  s.pos = p + n;
 }
 
-/** Short strings are copied with a JS loop: cheaper than a native call for a few bytes. */
-function writeAscii(sink: ByteSink, s: string): void {
-  const n = s.length;
-  if (n > 48) {
-    writeLatin1(sink, s);
-    return;
-  }
-  sink.ensure(n);
-  const b = sink.buf;
-  let p = sink.pos;
-  for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);
-  sink.pos = p;
+function putByte(s: MemorySink, c: number): void {
+  if (s.pos >= s.buf.length) s.ensure(1);
+  s.buf[s.pos++] = c;
 }
 
-/** A JSON string literal: printable ASCII is copied as-is, anything else goes through JSON.stringify. */
-function writeJsonString(sink: ByteSink, s: string): void {
-  const n = s.length;
-  if (n <= 256) {
-    sink.ensure(n + 2);
-    const b = sink.buf;
-    const start = sink.pos;
+/** An ASCII string known to need no escaping (hex ids). */
+function putAscii(s: MemorySink, str: string): void {
+  const n = str.length;
+  if (s.pos + n > s.buf.length) s.ensure(n);
+  const b = s.buf;
+  let p = s.pos;
+  for (let i = 0; i < n; i++) b[p++] = str.charCodeAt(i);
+  s.pos = p;
+}
+
+/** Characters a JSON string cannot hold as they are, or that are not single-byte in UTF-8. */
+const NEEDS_ESCAPE = /[\u0000-\u001f"\\\u007f-\uffff]/;
+
+/**
+ * A JSON string literal: printable ASCII is copied as-is, anything else goes through JSON.stringify.
+ * Short strings are checked and copied in one loop; longer ones by a regular expression and a
+ * native copy (cheaper past a few dozen characters).
+ */
+function putJsonString(s: MemorySink, str: string): void {
+  const n = str.length;
+  if (n <= 24) {
+    if (s.pos + n + 2 > s.buf.length) s.ensure(n + 2);
+    const b = s.buf;
+    const start = s.pos;
     let p = start;
     b[p++] = 0x22;
     let i = 0;
     for (; i < n; i++) {
-      const c = s.charCodeAt(i);
+      const c = str.charCodeAt(i);
       if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) break;
       b[p++] = c;
     }
     if (i === n) {
       b[p++] = 0x22;
-      sink.pos = p;
+      s.pos = p;
       return;
     }
-    sink.pos = start;
+  } else if (!NEEDS_ESCAPE.test(str)) {
+    s.ensure(n + 2);
+    const b = s.buf as FastBuffer;
+    b[s.pos++] = 0x22;
+    s.pos += b.latin1Write(str, s.pos);
+    b[s.pos++] = 0x22;
+    return;
   }
-  writeUtf8(sink, JSON.stringify(s));
-}
-
-function writeByte(sink: ByteSink, c: number): void {
-  sink.ensure(1);
-  sink.buf[sink.pos++] = c;
+  const j = JSON.stringify(str);
+  s.ensure(j.length * 3);
+  s.pos += (s.buf as FastBuffer).utf8Write(j, s.pos);
 }
 
 const digits = new Uint8Array(24);
 
 /** A non-negative safe integer in decimal, without making a string. */
-function writeUint(sink: ByteSink, v: number): void {
+function putUint(s: MemorySink, v: number): void {
+  if (s.pos + 16 > s.buf.length) s.ensure(16);
+  const b = s.buf;
   if (v < 10) {
-    writeByte(sink, 0x30 + v);
+    b[s.pos++] = 0x30 + v;
     return;
   }
   let n = 0;
@@ -123,80 +151,19 @@ function writeUint(sink: ByteSink, v: number): void {
     digits[n++] = 0x30 + (v - q * 10);
     v = q;
   }
-  sink.ensure(n);
-  const b = sink.buf;
-  let p = sink.pos;
+  let p = s.pos;
   while (n > 0) b[p++] = digits[--n];
-  sink.pos = p;
+  s.pos = p;
 }
 
-function writeInt(sink: ByteSink, v: number): void {
-  if (v >= 0 && v <= Number.MAX_SAFE_INTEGER) writeUint(sink, v);
-  else writeLatin1(sink, String(v));
+function putLatin1(s: MemorySink, str: string): void {
+  s.ensure(str.length);
+  s.pos += (s.buf as FastBuffer).latin1Write(str, s.pos);
 }
 
-function writeAnyValue(sink: ByteSink, v: AttributeValue): void {
-  switch (typeof v) {
-    case 'string':
-      writeBytes(sink, B_STRING);
-      writeJsonString(sink, v);
-      writeByte(sink, 0x7d);
-      return;
-    case 'boolean':
-      writeBytes(sink, v ? B_TRUE : B_FALSE);
-      return;
-    case 'number':
-      if (Number.isInteger(v)) {
-        writeBytes(sink, B_INT);
-        writeInt(sink, v);
-        writeAscii(sink, '"}');
-      } else if (Number.isFinite(v)) {
-        writeBytes(sink, B_DOUBLE);
-        writeLatin1(sink, String(v));
-        writeByte(sink, 0x7d);
-      } else {
-        // NaN/Infinity have no JSON number form: the OTLP JSON mapping writes them as strings.
-        writeBytes(sink, B_DOUBLE);
-        writeLatin1(sink, `"${v}"}`);
-      }
-      return;
-    default: {
-      const arr = v as readonly (string | number)[];
-      writeBytes(sink, B_ARRAY);
-      for (let i = 0; i < arr.length; i++) {
-        if (i > 0) writeByte(sink, 0x2c);
-        writeAnyValue(sink, arr[i]);
-      }
-      writeBytes(sink, B_ARRAY_END);
-    }
-  }
-}
-
-function writeAttributes(sink: ByteSink, attrs: Attributes): void {
-  let first = true;
-  for (const k in attrs) {
-    const v = attrs[k];
-    if (v === undefined) continue;
-    if (!first) writeByte(sink, 0x2c);
-    first = false;
-    const e = keyEncoding(k);
-    const cacheable = typeof v === 'number' || typeof v === 'boolean' || (typeof v === 'string' && v.length <= CACHED_STRING_MAX);
-    if (cacheable) {
-      const hit = e.values.get(v as string | number | boolean);
-      if (hit !== undefined) {
-        writeBytes(sink, hit);
-        continue;
-      }
-    }
-    const start = sink.pos;
-    writeBytes(sink, e.prefix);
-    writeAnyValue(sink, v);
-    writeByte(sink, 0x7d);
-    // The sink may have flushed or moved while writing: cache only when the bytes are still there.
-    if (cacheable && e.values.size < VALUES_PER_KEY_MAX && sink.pos > start) {
-      e.values.set(v as string | number | boolean, Buffer.from(sink.buf.subarray(start, sink.pos)));
-    }
-  }
+function putInt(s: MemorySink, v: number): void {
+  if (v >= 0 && v <= Number.MAX_SAFE_INTEGER) putUint(s, v);
+  else putLatin1(s, String(v));
 }
 
 /** "00".."99" as byte pairs. */
@@ -206,15 +173,33 @@ for (let i = 0; i < 100; i++) {
   PAIRS[i * 2 + 1] = 0x30 + (i % 10);
 }
 
+/** Lower-case hex digit pairs of 0..255. */
+const HEX_PAIRS = new Uint8Array(512);
+for (let i = 0; i < 256; i++) {
+  HEX_PAIRS[i * 2] = '0123456789abcdef'.charCodeAt(i >> 4);
+  HEX_PAIRS[i * 2 + 1] = '0123456789abcdef'.charCodeAt(i & 15);
+}
+
+function putHex(s: MemorySink, bytes: Uint8Array, off: number, n: number): void {
+  if (s.pos + 2 * n > s.buf.length) s.ensure(2 * n);
+  const b = s.buf;
+  let p = s.pos;
+  for (let i = 0; i < n; i++) {
+    const x = bytes[off + i] * 2;
+    b[p++] = HEX_PAIRS[x];
+    b[p++] = HEX_PAIRS[x + 1];
+  }
+  s.pos = p;
+}
+
 /** The seconds part of the last time written: consecutive spans almost always share it. */
 let lastSec = -1;
 let lastSecBytes: Buffer = Buffer.alloc(0);
 
-/** Decimal ns since the epoch, without building a BigInt or a string. */
-function writeUnixNano(sink: ByteSink, t: HrTime): void {
-  const sec = t[0];
+/** Decimal ns since the epoch (`sec` seconds + `ns`), without building a BigInt or a string. */
+function putUnixNano(s: MemorySink, sec: number, ns: number): void {
   if (sec === 0) {
-    writeUint(sink, t[1]);
+    putUint(s, ns);
     return;
   }
   if (sec !== lastSec) {
@@ -222,12 +207,12 @@ function writeUnixNano(sink: ByteSink, t: HrTime): void {
     lastSecBytes = Buffer.from(String(sec), 'latin1');
   }
   const sb = lastSecBytes;
-  sink.ensure(sb.length + 9);
-  const b = sink.buf;
-  let p = sink.pos;
+  if (s.pos + sb.length + 9 > s.buf.length) s.ensure(sb.length + 9);
+  const b = s.buf;
+  let p = s.pos;
   for (let i = 0; i < sb.length; i++) b[p++] = sb[i];
   // nine digits, zero-padded: 1 + 4 pairs
-  let v = t[1] | 0;
+  let v = ns | 0;
   const d8 = (v / 100000000) | 0;
   b[p++] = 0x30 + d8;
   v -= d8 * 100000000;
@@ -237,97 +222,296 @@ function writeUnixNano(sink: ByteSink, t: HrTime): void {
     b[p++] = PAIRS[pair * 2];
     b[p++] = PAIRS[pair * 2 + 1];
   }
-  sink.pos = p;
+  s.pos = p;
 }
 
-function writeSpan(sink: ByteSink, sp: SpanData): void {
-  writeBytes(sink, B_SPAN_TRACE);
-  writeAscii(sink, sp.traceId);
-  writeBytes(sink, B_SPAN_SPAN);
-  writeAscii(sink, sp.spanId);
-  writeByte(sink, 0x22);
-  if (sp.traceState !== '') {
-    writeBytes(sink, B_TRACESTATE);
-    writeJsonString(sink, sp.traceState);
+// ---- attributes --------------------------------------------------------------------------------
+
+function putAnyValue(s: MemorySink, v: AttributeValue): void {
+  switch (typeof v) {
+    case 'string':
+      put(s, B_STRING);
+      putJsonString(s, v);
+      putByte(s, 0x7d);
+      return;
+    case 'boolean':
+      put(s, v ? B_TRUE : B_FALSE);
+      return;
+    case 'number':
+      if (Number.isInteger(v)) {
+        put(s, B_INT);
+        putInt(s, v);
+        putByte(s, 0x22);
+        putByte(s, 0x7d);
+      } else if (Number.isFinite(v)) {
+        put(s, B_DOUBLE);
+        putLatin1(s, String(v));
+        putByte(s, 0x7d);
+      } else {
+        // NaN/Infinity have no JSON number form: the OTLP JSON mapping writes them as strings.
+        put(s, B_DOUBLE);
+        putLatin1(s, `"${v}"}`);
+      }
+      return;
+    default: {
+      const arr = v as readonly (string | number)[];
+      put(s, B_ARRAY);
+      for (let i = 0; i < arr.length; i++) {
+        if (i > 0) putByte(s, 0x2c);
+        putAnyValue(s, arr[i]);
+      }
+      put(s, B_ARRAY_END);
+    }
   }
-  if (sp.parentSpanId !== '') {
-    writeBytes(sink, B_PARENT);
-    writeAscii(sink, sp.parentSpanId);
-    writeByte(sink, 0x22);
-  }
-  if (sp.flags !== 0) {
-    writeBytes(sink, B_FLAGS);
-    writeUint(sink, sp.flags);
-  }
-  writeBytes(sink, B_NAME);
-  writeJsonString(sink, sp.name);
-  writeBytes(sink, B_KIND);
-  writeUint(sink, sp.kind);
-  writeBytes(sink, B_START);
-  writeUnixNano(sink, sp.startTime);
-  writeBytes(sink, B_END);
-  writeUnixNano(sink, sp.endTime);
-  writeBytes(sink, B_ATTRS);
-  writeAttributes(sink, sp.attributes);
-  writeBytes(sink, B_STATUS);
-  const hasMsg = sp.status.message !== '';
-  if (hasMsg) {
-    writeBytes(sink, B_STATUS_MSG);
-    writeJsonString(sink, sp.status.message);
-  }
-  if (sp.status.code !== 0) {
-    if (hasMsg) writeByte(sink, 0x2c);
-    writeBytes(sink, B_STATUS_CODE);
-    writeUint(sink, sp.status.code);
-  }
-  writeAscii(sink, '}}');
 }
+
+function keyPrefix(k: AttrKey): Uint8Array {
+  let p = k.prefix;
+  if (p === null) p = k.prefix = Buffer.from(`{"key":${JSON.stringify(k.key)},"value":`, 'utf8');
+  return p;
+}
+
+/** One KeyValue; low-cardinality values are copied from (or added to) the key's cache. */
+function putKeyValue(s: MemorySink, k: AttrKey, v: AttributeValue): void {
+  if (v === k.lastValue) {
+    // The same value as the last time this key was written from the cache (the usual case).
+    const b = k.lastBytes!;
+    if (s.pos + b.length > s.buf.length) s.ensure(b.length);
+    s.buf.set(b, s.pos);
+    s.pos += b.length;
+    return;
+  }
+  const t = typeof v;
+  const cacheable = k.cacheOn && (t === 'number' || t === 'boolean' || (t === 'string' && (v as string).length <= CACHED_STRING_MAX));
+  let cache: Map<string | number | boolean, Uint8Array> | null = null;
+  if (cacheable) {
+    cache = k.cache;
+    if (cache === null) cache = k.cache = new Map();
+    const hit = cache.get(v as string | number | boolean);
+    if (hit !== undefined) {
+      k.hits++;
+      k.lastValue = v;
+      k.lastBytes = hit;
+      put(s, hit);
+      return;
+    }
+    if (cache.size >= VALUES_PER_KEY_MAX && ++k.misses >= CACHE_PROBATION) {
+      // Full and still missing: a high-cardinality key; stop looking its values up.
+      if (k.misses > k.hits) k.cacheOn = false;
+      k.misses = 0;
+      k.hits = 0;
+    }
+  }
+  const start = s.pos;
+  put(s, keyPrefix(k));
+  putAnyValue(s, v);
+  putByte(s, 0x7d);
+  if (cache !== null && cache.size < VALUES_PER_KEY_MAX) {
+    const b = Buffer.from(s.buf.subarray(start, s.pos));
+    cache.set(v as string | number | boolean, b);
+    k.lastValue = v;
+    k.lastBytes = b;
+  }
+}
+
+/** The KeyValues of a list, comma-separated (undefined values are left out). */
+function putAttrList(s: MemorySink, list: AttrList): void {
+  const keys = list.keys;
+  const values = list.values;
+  let first = true;
+  for (let i = 0; i < list.n; i++) {
+    const v = values[i];
+    if (v === undefined) continue;
+    if (!first) putByte(s, 0x2c);
+    first = false;
+    putKeyValue(s, keys[i], v);
+  }
+}
+
+// ---- spans -------------------------------------------------------------------------------------
+
+/** One Span object. */
+function putSpan(s: MemorySink, r: SpanRecord): void {
+  put(s, B_SPAN_TRACE);
+  if (r.traceId !== '') putAscii(s, r.traceId);
+  else putHex(s, r.idBytes, 0, 16);
+  put(s, B_SPAN_SPAN);
+  if (r.spanId !== '') putAscii(s, r.spanId);
+  else putHex(s, r.idBytes, 16, 8);
+  putByte(s, 0x22);
+  if (r.traceState !== '') {
+    put(s, B_TRACESTATE);
+    putJsonString(s, r.traceState);
+  }
+  if (r.parentSpanId !== '') {
+    put(s, B_PARENT);
+    putAscii(s, r.parentSpanId);
+    putByte(s, 0x22);
+  }
+  if (r.flags !== 0) {
+    put(s, B_FLAGS);
+    putUint(s, r.flags);
+  }
+  put(s, B_NAME);
+  putJsonString(s, r.name);
+  const kindStart = B_KIND_START[r.kind] as Buffer | undefined;
+  if (kindStart !== undefined) {
+    put(s, kindStart);
+  } else {
+    put(s, B_KIND);
+    putUint(s, r.kind);
+    put(s, B_START);
+  }
+  putUnixNano(s, r.startSec, r.startNs);
+  put(s, B_END);
+  putUnixNano(s, r.endSec, r.endNs);
+  put(s, B_ATTRS);
+  putAttrList(s, r.attrs);
+  if (r.statusCode === 0 && r.statusMessage === '') {
+    put(s, B_STATUS_UNSET_END);
+    return;
+  }
+  put(s, B_STATUS);
+  const hasMsg = r.statusMessage !== '';
+  if (hasMsg) {
+    put(s, B_STATUS_MSG);
+    putJsonString(s, r.statusMessage);
+  }
+  if (r.statusCode !== 0) {
+    if (hasMsg) putByte(s, 0x2c);
+    put(s, B_STATUS_CODE);
+    putUint(s, r.statusCode);
+  }
+  putByte(s, 0x7d);
+  putByte(s, 0x7d);
+}
+
+/** A group of a batch: the spans of one (resource, scope) pair. */
+class BatchGroup {
+  /**
+   * Arena ranges holding the group's spans: start, end, start, end... A span that follows the
+   * group's previous one directly in the arena extends its range (with a comma), so a batch of one
+   * resource is a single range.
+   */
+  readonly runs: number[] = [];
+  constructor(
+    readonly resource: Resource,
+    readonly scope: InstrumentationScope,
+  ) {}
+}
+
+/**
+ * Encodes the spans of one batch as they come (`add`), then writes them as one
+ * `ExportTraceServiceRequest` (`writeTo`): grouped by resource object identity, then by scope
+ * identity, in first-seen order. Reusable: `writeTo` starts the next batch. The arena holds one
+ * batch (as the span objects of a batch would otherwise be held).
+ */
+export class SpanBatchEncoder {
+  private readonly arena = new MemorySink();
+  private readonly byResource = new Map<Resource, BatchGroup[]>();
+  private readonly scratch = new MemorySink();
+  private readonly resourceAttrs = new SpanRecord({ attributes: {} }, { name: '', version: '' }).attrs;
+  /** The group of the previous span (most spans continue it). */
+  private last: BatchGroup | null = null;
+  /** Spans in the current batch. */
+  count = 0;
+
+  private group(resource: Resource, scope: InstrumentationScope): BatchGroup {
+    const last = this.last;
+    if (last !== null && last.resource === resource && last.scope === scope) return last;
+    let list = this.byResource.get(resource);
+    if (list === undefined) {
+      list = [];
+      this.byResource.set(resource, list);
+    }
+    for (let i = 0; i < list.length; i++) if (list[i].scope === scope) return (this.last = list[i]);
+    const g = new BatchGroup(resource, scope);
+    list.push(g);
+    return (this.last = g);
+  }
+
+  /** Encodes one span into the current batch. */
+  add(r: SpanRecord): void {
+    const g = this.group(r.resource, r.scope);
+    const a = this.arena;
+    const runs = g.runs;
+    const n = runs.length;
+    if (n > 0 && runs[n - 1] === a.pos) {
+      putByte(a, 0x2c);
+      putSpan(a, r);
+      runs[n - 1] = a.pos;
+    } else {
+      const start = a.pos;
+      putSpan(a, r);
+      runs.push(start, a.pos);
+    }
+    this.count++;
+  }
+
+  /** Writes the batch as one request (no trailing newline) and starts the next batch. */
+  writeTo(out: ByteSink): void {
+    const s = this.scratch;
+    s.pos = 0;
+    put(s, B_REQ);
+    // Resources in first-seen order; each resource's groups (scopes) in first-seen order.
+    let firstR = true;
+    for (const [resource, groups] of this.byResource) {
+      if (!firstR) putByte(s, 0x2c);
+      firstR = false;
+      put(s, B_RES);
+      const ra = this.resourceAttrs;
+      ra.reset();
+      ra.addAll(resource.attributes);
+      putAttrList(s, ra);
+      put(s, B_SCOPE_SPANS);
+      for (let gi = 0; gi < groups.length; gi++) {
+        const g = groups[gi];
+        if (gi > 0) putByte(s, 0x2c);
+        put(s, B_SCOPE);
+        putJsonString(s, g.scope.name);
+        put(s, B_SCOPE_VERSION);
+        putJsonString(s, g.scope.version);
+        put(s, B_SPANS);
+        const runs = g.runs;
+        const arena = this.arena.buf;
+        for (let i = 0; i < runs.length; i += 2) {
+          if (i > 0) putByte(s, 0x2c);
+          writeBytes(out, s.buf.subarray(0, s.pos));
+          s.pos = 0;
+          writeBytes(out, arena.subarray(runs[i], runs[i + 1]));
+        }
+        put(s, B_CLOSE_LIST_OBJ);
+      }
+      put(s, B_CLOSE_LIST_OBJ);
+    }
+    put(s, B_REQ_END);
+    writeBytes(out, s.buf.subarray(0, s.pos));
+    this.reset();
+  }
+
+  private reset(): void {
+    this.arena.pos = 0;
+    this.byResource.clear();
+    this.last = null;
+    this.count = 0;
+  }
+}
+
+// ---- SpanData (consumers and tests that hold span objects) ---------------------------------------
+
+const spanDataEncoder = new SpanBatchEncoder();
+const spanDataRecord = new SpanRecord({ attributes: {} }, { name: '', version: '' });
 
 /**
  * Writes one `ExportTraceServiceRequest` as a single JSON line (no trailing newline), grouping spans
  * by resource object identity and then by scope identity, in first-seen order.
  */
 export function writeTraceRequest(sink: ByteSink, spans: readonly SpanData[]): void {
-  const byResource = new Map<Resource, Map<SpanData['scope'], SpanData[]>>();
   for (const sp of spans) {
-    let scopes = byResource.get(sp.resource);
-    if (scopes === undefined) {
-      scopes = new Map();
-      byResource.set(sp.resource, scopes);
-    }
-    let list = scopes.get(sp.scope);
-    if (list === undefined) {
-      list = [];
-      scopes.set(sp.scope, list);
-    }
-    list.push(sp);
+    spanDataRecord.loadSpanData(sp);
+    spanDataEncoder.add(spanDataRecord);
   }
-  writeBytes(sink, B_REQ);
-  let firstR = true;
-  for (const [resource, scopes] of byResource) {
-    if (!firstR) writeByte(sink, 0x2c);
-    firstR = false;
-    writeBytes(sink, B_RES);
-    writeAttributes(sink, resource.attributes);
-    writeBytes(sink, B_SCOPE_SPANS);
-    let firstS = true;
-    for (const [scope, list] of scopes) {
-      if (!firstS) writeByte(sink, 0x2c);
-      firstS = false;
-      writeBytes(sink, B_SCOPE);
-      writeJsonString(sink, scope.name);
-      writeBytes(sink, B_SCOPE_VERSION);
-      writeJsonString(sink, scope.version);
-      writeBytes(sink, B_SPANS);
-      for (let i = 0; i < list.length; i++) {
-        if (i > 0) writeByte(sink, 0x2c);
-        writeSpan(sink, list[i]);
-      }
-      writeBytes(sink, B_CLOSE_LIST_OBJ);
-    }
-    writeBytes(sink, B_CLOSE_LIST_OBJ);
-  }
-  writeBytes(sink, B_REQ_END);
+  spanDataEncoder.writeTo(sink);
 }
 
 /** The same request as a string (tests, small outputs). */

@@ -17,8 +17,11 @@ import { L7Dispatcher } from '../l7/dispatcher.js';
 import type { ParserRegistry } from '../l7/registry.js';
 import type { PairerLimits } from '../session/pairer.js';
 import { SessionPairer } from '../session/pairer.js';
+import type { SpanSink } from '../trace/builder.js';
 import { SpanBuilder } from '../trace/builder.js';
 import { LocalAddresses } from '../trace/local-addresses.js';
+import type { SpanRecord, SpanRecordConsumer } from '../trace/span-record.js';
+import { isSpanRecordConsumer } from '../trace/span-record.js';
 import type { SpanData, TracesConsumer } from '../trace/span.js';
 import { createDefaultRegistry } from '../../parsers/index.js';
 import { SPANWIRE_SCOPE } from './version.js';
@@ -80,18 +83,39 @@ export interface ReplaySummary {
   warnings: string[];
 }
 
-class Batcher {
+/**
+ * Cuts the spans into batches of `size` for the consumer. A consumer that takes span records gets
+ * each span encoded as it is made (no span object); any other gets arrays of `SpanData`.
+ */
+class Batcher implements SpanSink {
   private batch: SpanData[] = [];
+  private inBatch = 0;
+  private readonly records: SpanRecordConsumer | null;
   readonly pendingPromises: Promise<void>[] = [];
   constructor(
     private readonly consumer: TracesConsumer,
     private readonly size: number,
-  ) {}
+  ) {
+    this.records = isSpanRecordConsumer(consumer) ? consumer : null;
+  }
   push(span: SpanData): void {
     this.batch.push(span);
     if (this.batch.length >= this.size) this.flush();
   }
+  pushRecord(rec: SpanRecord): void {
+    if (this.records === null) {
+      this.push(rec.toSpanData());
+      return;
+    }
+    this.records.consumeRecord(rec);
+    if (++this.inBatch >= this.size) this.flush();
+  }
   flush(): void {
+    if (this.records !== null) {
+      if (this.inBatch > 0) this.records.endBatch();
+      this.inBatch = 0;
+      return;
+    }
     if (this.batch.length === 0) return;
     const b = this.batch;
     this.batch = [];

@@ -56,13 +56,24 @@ export interface PairerStats {
   duplicateIds: number;
 }
 
+/**
+ * A request waiting for its response. Once settled (`done`) it lets go of its message and flow, so
+ * the entries the timeout queue still holds (until it passes them) keep nothing else alive.
+ */
 class Waiting {
   done = false;
   constructor(
-    readonly msg: L7Message,
-    readonly st: FlowL7,
+    public msg: L7Message,
+    public st: FlowL7,
   ) {}
 }
+
+/** What a settled `Waiting` points to instead of its message and flow (never read). */
+const RELEASED_MSG = null as unknown as L7Message;
+const RELEASED_FLOW = null as unknown as FlowL7;
+
+/** The timeout queue is compacted when it holds more settled entries than this (and than live ones). */
+const QUEUE_COMPACT_MIN = 4096;
 
 class FlowPairing {
   readonly fifo: Waiting[] = [];
@@ -86,6 +97,8 @@ export class SessionPairer implements MessageSink {
   /** All waiting requests in arrival order, for timeouts (settled entries are skipped lazily). */
   private queue: Waiting[] = [];
   private head = 0;
+  /** Settled entries in `queue` from `head` on. */
+  private settledInQueue = 0;
 
   constructor(
     private readonly out: ExchangeSink,
@@ -130,6 +143,7 @@ export class SessionPairer implements MessageSink {
       p.byId.set(msg.sessionId, w);
     }
     p.waiting++;
+    this.compactQueue();
     this.queue.push(w);
   }
 
@@ -166,7 +180,16 @@ export class SessionPairer implements MessageSink {
     w.done = true;
     p!.waiting--;
     this.stats.paired++;
-    this.out.onExchange(st, w.msg, msg, OUTCOME_PAIRED, msg.endTs);
+    const req = w.msg;
+    this.release(w);
+    this.out.onExchange(st, req, msg, OUTCOME_PAIRED, msg.endTs);
+  }
+
+  /** A settled entry: drop its references; it leaves the timeout queue when passed or compacted. */
+  private release(w: Waiting): void {
+    w.msg = RELEASED_MSG;
+    w.st = RELEASED_FLOW;
+    this.settledInQueue++;
   }
 
   private settle(w: Waiting, outcome: string, endTs: number): void {
@@ -179,7 +202,10 @@ export class SessionPairer implements MessageSink {
     }
     if (outcome === OUTCOME_TIMEOUT) this.stats.timeouts++;
     else this.stats.noResponse++;
-    this.out.onExchange(w.st, w.msg, null, outcome, endTs);
+    const st = w.st;
+    const msg = w.msg;
+    this.release(w);
+    this.out.onExchange(st, msg, null, outcome, endTs);
   }
 
   private settleOldest(p: FlowPairing): void {
@@ -212,13 +238,28 @@ export class SessionPairer implements MessageSink {
         if (w.msg.startTs + timeout > now) break;
         this.settle(w, OUTCOME_TIMEOUT, w.msg.startTs + timeout);
       }
+      this.settledInQueue--;
       q[this.head] = undefined as unknown as Waiting;
       this.head++;
     }
-    if (this.head > 4096 && this.head * 2 > q.length) {
+    if (this.head > QUEUE_COMPACT_MIN && this.head * 2 > q.length) {
       this.queue = q.slice(this.head);
       this.head = 0;
     }
+  }
+
+  /**
+   * Drops settled entries from the timeout queue (order kept) when they are the majority: one
+   * request waiting for long must not make the queue grow with every request answered after it.
+   */
+  private compactQueue(): void {
+    const q = this.queue;
+    if (this.settledInQueue <= QUEUE_COMPACT_MIN || this.settledInQueue * 2 <= q.length - this.head) return;
+    const live: Waiting[] = [];
+    for (let i = this.head; i < q.length; i++) if (!q[i].done) live.push(q[i]);
+    this.queue = live;
+    this.head = 0;
+    this.settledInQueue = 0;
   }
 
   onFlowEnd(st: FlowL7, _reason: FlowEndReason, _ts: number): void {

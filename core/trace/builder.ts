@@ -14,12 +14,20 @@ import type { ExchangeSink } from '../session/pairer.js';
 import { OUTCOME_NO_RESPONSE, OUTCOME_ORPHAN, OUTCOME_TIMEOUT } from '../session/pairer.js';
 import { IdGenerator } from './ids.js';
 import type { LocalAddresses } from './local-addresses.js';
+import type { AttrKey } from './span-record.js';
+import { SpanRecord } from './span-record.js';
 import type { Attributes, InstrumentationScope, Resource, SpanData } from './span.js';
 import { SPAN_KIND_CLIENT, SPAN_KIND_SERVER, STATUS_ERROR, STATUS_UNSET } from './span.js';
 
 export interface SpanSink {
   /** Synchronous hand-off of one finished span. */
   push(span: SpanData): void;
+  /**
+   * Optional: take the span as the builder's reused `SpanRecord` instead, valid only during the call
+   * (encode it or call `toSpanData()` before returning). When present, `push` is not called and no
+   * `SpanData` is made.
+   */
+  pushRecord?(rec: SpanRecord): void;
 }
 
 export interface SpanBuilderOptions {
@@ -53,6 +61,25 @@ export class SpanBuilder implements ExchangeSink {
   private readonly resources = new Map<string, Resource>();
   private readonly fallbackResource: Resource;
   private readonly desc: SpanDescription = { name: '', error: false, errorType: '', message: '', kind: 0 };
+  private readonly rec: SpanRecord;
+  private readonly recordSink: boolean;
+  /** The keys the builder sets itself, interned once. */
+  private readonly k: Record<
+    | 'transport'
+    | 'serverAddress'
+    | 'serverPort'
+    | 'clientAddress'
+    | 'clientPort'
+    | 'peerAddress'
+    | 'peerPort'
+    | 'protocol'
+    | 'observation'
+    | 'requestCaptured'
+    | 'errorType'
+    | 'linkMethod'
+    | 'requestId',
+    AttrKey
+  >;
 
   constructor(
     private readonly sink: SpanSink,
@@ -60,6 +87,24 @@ export class SpanBuilder implements ExchangeSink {
   ) {
     this.ids = new IdGenerator(opts.idSeed ?? null);
     this.fallbackResource = { attributes: { ...opts.resourceAttributes, 'service.name': opts.serviceName ?? 'unknown_service' } };
+    this.rec = new SpanRecord(this.fallbackResource, opts.scope);
+    this.recordSink = typeof sink.pushRecord === 'function';
+    const key = (k: string): AttrKey => this.rec.attrs.key(k);
+    this.k = {
+      transport: key('network.transport'),
+      serverAddress: key('server.address'),
+      serverPort: key('server.port'),
+      clientAddress: key('client.address'),
+      clientPort: key('client.port'),
+      peerAddress: key('network.peer.address'),
+      peerPort: key('network.peer.port'),
+      protocol: key('spanwire.protocol'),
+      observation: key('spanwire.observation'),
+      requestCaptured: key('spanwire.request.captured'),
+      errorType: key('error.type'),
+      linkMethod: key('spanwire.link.method'),
+      requestId: key('http.request.header.x-request-id'),
+    };
   }
 
   /** One resource object per service (exporters group by identity). */
@@ -101,20 +146,23 @@ export class SpanBuilder implements ExchangeSink {
     st.parser!.describeSpan(req, resp, kind, d);
     if (d.kind !== 0) kind = d.kind;
 
-    const a: Attributes = {};
-    a['network.transport'] = flow.transport;
-    a['server.address'] = serverAddr;
-    a['server.port'] = serverPort;
-    a['client.address'] = clientAddr;
-    a['client.port'] = clientPort;
+    const rec = this.rec;
+    const a = rec.attrs;
+    const K = this.k;
+    a.reset();
+    a.addKey(K.transport, flow.transport);
+    a.addKey(K.serverAddress, serverAddr);
+    a.addKey(K.serverPort, serverPort);
+    a.addKey(K.clientAddress, clientAddr);
+    a.addKey(K.clientPort, clientPort);
     // The request's attributes win where both set one (e.g. the protocol version the client spoke).
-    if (resp !== null) for (const k in resp.attrs) a[k] = resp.attrs[k];
-    if (req !== null) for (const k in req.attrs) a[k] = req.attrs[k];
+    if (resp !== null) a.addAll(resp.attrs);
+    if (req !== null) a.addAll(req.attrs);
     // The peer is the other side of the observation point (the server unless this is a server span).
-    a['network.peer.address'] = kind === SPAN_KIND_SERVER ? clientAddr : serverAddr;
-    a['network.peer.port'] = kind === SPAN_KIND_SERVER ? clientPort : serverPort;
-    a['spanwire.protocol'] = st.protocol;
-    a['spanwire.observation'] = observation;
+    a.addKey(K.peerAddress, kind === SPAN_KIND_SERVER ? clientAddr : serverAddr);
+    a.addKey(K.peerPort, kind === SPAN_KIND_SERVER ? clientPort : serverPort);
+    a.addKey(K.protocol, st.protocol);
+    a.addKey(K.observation, observation);
 
     let error = d.error;
     let errorType = d.errorType;
@@ -124,48 +172,51 @@ export class SpanBuilder implements ExchangeSink {
       errorType = outcome;
       message = outcome === OUTCOME_TIMEOUT ? 'no response before the request timeout' : 'no response was captured';
     } else if (outcome === OUTCOME_ORPHAN) {
-      a['spanwire.request.captured'] = false;
+      a.addKey(K.requestCaptured, false);
     }
-    if (error && errorType !== '') a['error.type'] = errorType;
+    if (error && errorType !== '') a.addKey(K.errorType, errorType);
 
-    let traceId: string;
-    let parentSpanId = '';
-    let traceState = '';
     // OTLP Span.flags: W3C trace flags in bits 0-7, bit 8 "has is_remote", bit 9 "parent is remote".
     let flags = 0x101;
     const tc = req !== null ? req.trace : null;
     if (tc !== null && tc.traceId !== '') {
-      traceId = tc.traceId;
-      parentSpanId = tc.parentSpanId;
-      traceState = tc.traceState;
-      flags = (tc.sampled === false ? 0 : 1) | (parentSpanId !== '' ? 0x300 : 0x100);
-      a['spanwire.link.method'] = tc.source;
+      rec.traceId = tc.traceId;
+      rec.parentSpanId = tc.parentSpanId;
+      rec.traceState = tc.traceState;
+      flags = (tc.sampled === false ? 0 : 1) | (tc.parentSpanId !== '' ? 0x300 : 0x100);
+      a.addKey(K.linkMethod, tc.source);
       this.stats.propagatedContext++;
     } else {
-      traceId = this.ids.traceId();
+      rec.traceId = '';
+      rec.parentSpanId = '';
+      rec.traceState = '';
+      this.ids.traceIdInto(rec.idBytes, 0);
     }
-    if (tc !== null && tc.requestId !== '') a['http.request.header.x-request-id'] = [tc.requestId];
+    if (tc !== null && tc.requestId !== '') a.addKey(K.requestId, [tc.requestId]);
+    this.ids.spanIdInto(rec.idBytes, 16);
+    rec.spanId = '';
 
     const startTs = req !== null ? req.startTs : resp !== null ? resp.startTs : endTs;
-    const tb = this.opts.timeBase;
-    const span: SpanData = {
-      traceId,
-      spanId: this.ids.spanId(),
-      parentSpanId,
-      traceState,
-      flags,
-      name: d.name !== '' ? d.name : st.protocol,
-      kind,
-      startTime: tb.toHrTime(startTs),
-      endTime: tb.toHrTime(endTs < startTs ? startTs : endTs),
-      attributes: a,
-      status: { code: error ? STATUS_ERROR : STATUS_UNSET, message: error ? message : '' },
-      resource: this.resourceFor(kind === SPAN_KIND_SERVER ? serverAddr : clientAddr),
-      scope: this.opts.scope,
-    };
+    const base = this.opts.timeBase.epochSec < 0 ? 0 : this.opts.timeBase.epochSec;
+    let s = Math.floor(startTs / 1e9);
+    rec.startSec = base + s;
+    rec.startNs = startTs - s * 1e9;
+    const end = endTs < startTs ? startTs : endTs;
+    s = Math.floor(end / 1e9);
+    rec.endSec = base + s;
+    rec.endNs = end - s * 1e9;
+    rec.flags = flags;
+    rec.name = d.name !== '' ? d.name : st.protocol;
+    rec.kind = kind;
+    rec.statusCode = error ? STATUS_ERROR : STATUS_UNSET;
+    rec.statusMessage = error ? message : '';
+    rec.resource = this.resourceFor(kind === SPAN_KIND_SERVER ? serverAddr : clientAddr);
+    rec.scope = this.opts.scope;
     this.stats.spans++;
-    this.stats.spansByProtocol[st.protocol] = (this.stats.spansByProtocol[st.protocol] ?? 0) + 1;
+    const byProto = this.stats.spansByProtocol;
+    byProto[st.protocol] = (byProto[st.protocol] ?? 0) + 1;
     if (error) this.stats.errorSpans++;
-    this.sink.push(span);
+    if (this.recordSink) this.sink.pushRecord!(rec);
+    else this.sink.push(rec.toSpanData());
   }
 }

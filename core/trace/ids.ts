@@ -1,7 +1,5 @@
 import { randomFillSync } from 'node:crypto';
-
-const HEX: string[] = [];
-for (let i = 0; i < 256; i++) HEX.push(i.toString(16).padStart(2, '0'));
+import { hexOf } from './span-record.js';
 
 /**
  * Trace and span ids from a pooled random buffer (one crypto call per 4096 ids, not one per id).
@@ -9,6 +7,7 @@ for (let i = 0; i < 256; i++) HEX.push(i.toString(16).padStart(2, '0'));
  */
 export class IdGenerator {
   private readonly pool = new Uint8Array(8 * 4096);
+  private readonly scratch = new Uint8Array(8);
   private pos = this.pool.length;
   private s0: number;
   private s1: number;
@@ -41,18 +40,29 @@ export class IdGenerator {
     this.pos = 0;
   }
 
-  /** 16 hex chars, never all zero. */
-  spanId(): string {
+  /** Writes the next span id (8 bytes, never all zero) at `dst[off..off+8)`. */
+  spanIdInto(dst: Uint8Array, off: number): void {
     for (;;) {
       if (this.pos + 8 > this.pool.length) this.refill();
       const p = this.pool;
       const i = this.pos;
       this.pos += 8;
       if ((p[i] | p[i + 1] | p[i + 2] | p[i + 3] | p[i + 4] | p[i + 5] | p[i + 6] | p[i + 7]) === 0) continue;
-      return (
-        HEX[p[i]] + HEX[p[i + 1]] + HEX[p[i + 2]] + HEX[p[i + 3]] + HEX[p[i + 4]] + HEX[p[i + 5]] + HEX[p[i + 6]] + HEX[p[i + 7]]
-      );
+      for (let k = 0; k < 8; k++) dst[off + k] = p[i + k];
+      return;
     }
+  }
+
+  /** Writes the next trace id (16 bytes: two span-id draws) at `dst[off..off+16)`. */
+  traceIdInto(dst: Uint8Array, off: number): void {
+    this.spanIdInto(dst, off);
+    this.spanIdInto(dst, off + 8);
+  }
+
+  /** 16 hex chars, never all zero. */
+  spanId(): string {
+    this.spanIdInto(this.scratch, 0);
+    return hexOf(this.scratch, 0, 8);
   }
 
   /** 32 hex chars, never all zero. */
