@@ -8,22 +8,24 @@
 #   test/e2e/http2-nginx.test.ts,
 #   redis-server (redis-server and redis-cli) for test/e2e/redis.test.ts, mosquitto and mosquitto-clients
 #   for test/e2e/mqtt.test.ts, postgresql (server 15 and psql)
-#   for test/e2e/postgresql.test.ts.
+#   for test/e2e/postgresql.test.ts, mariadb-server (mariadbd, mariadb-install-db) and mariadb-client (mariadb)
+#   for test/e2e/mysql.test.ts.
 # Idempotent: does nothing (no apt) when every binary is already there. CI runs it before the tests.
 set -euo pipefail
 
 export PATH="$PATH:/usr/sbin:/sbin"
 missing=()
-for bin in tshark tcpdump nginx curl dig nghttp nghttpx redis-server redis-cli psql mosquitto mosquitto_pub mosquitto_sub; do
+for bin in tshark tcpdump nginx curl dig nghttp nghttpx redis-server redis-cli psql mosquitto mosquitto_pub mosquitto_sub mariadb mariadb-install-db; do
   command -v "$bin" >/dev/null 2>&1 || missing+=("$bin")
 done
 [ -x /usr/sbin/dnsmasq ] || missing+=("dnsmasq")
 [ -x /usr/bin/time ] || missing+=("time")
 [ -x /usr/bin/chromium ] || missing+=("chromium")
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=("postgresql")
+[ -x /usr/sbin/mariadbd ] || missing+=("mariadb-server")
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup-system: tshark tcpdump nginx curl nghttp nghttpx redis postgresql time chromium dnsmasq dig already installed"
+  echo "setup-system: tshark tcpdump nginx curl nghttp nghttpx redis postgresql mariadb time chromium dnsmasq dig already installed"
   exit 0
 fi
 echo "setup-system: missing: ${missing[*]}"
@@ -37,7 +39,7 @@ export DEBIAN_FRONTEND=noninteractive
 # Do not ask whether non-root users may capture (wireshark-common's debconf question).
 echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections
 
-# Do not let the nginx (port 80), nghttpx (port 3000), dnsmasq (port 53), redis-server (6379), mosquitto (1883) or postgresql (5432) packages start a system service (the tests start
+# Do not let the nginx (port 80), nghttpx (port 3000), dnsmasq (port 53), redis-server (6379), mosquitto (1883), postgresql (5432) or mariadb-server (3306) packages start a system service (the tests start
 # their own instances on free ports): a
 # temporary policy-rc.d refuses service starts, unless the machine already has one.
 created_policy=0
@@ -52,7 +54,7 @@ trap cleanup EXIT
 # On Debian 12 the `nginx` package is the server binary with the core modules the tests use (static,
 # gzip, proxy, return); nginx-light only adds the echo module on top of it.
 # dnsmasq: the server binary (/usr/sbin/dnsmasq); dnsutils: dig.
-pkgs=(tshark tcpdump nginx curl time dnsmasq dnsutils nghttp2-client nghttp2-proxy redis-server postgresql mosquitto mosquitto-clients)
+pkgs=(tshark tcpdump nginx curl time dnsmasq dnsutils nghttp2-client nghttp2-proxy redis-server postgresql mosquitto mosquitto-clients mariadb-server mariadb-client)
 # chromium: Debian's build (/usr/bin/chromium) with its recommended packages (fonts, mesa, udev...), the
 # configuration the browser test was developed and run with.
 browser=(chromium fonts-liberation)
@@ -61,11 +63,12 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
 apt-get install -y -qq "${browser[@]}"
 
-for bin in tshark tcpdump nginx curl dig nghttp nghttpx redis-server redis-cli psql mosquitto mosquitto_pub mosquitto_sub; do
+for bin in tshark tcpdump nginx curl dig nghttp nghttpx redis-server redis-cli psql mosquitto mosquitto_pub mosquitto_sub mariadb mariadb-install-db; do
   command -v "$bin" >/dev/null 2>&1 || { echo "setup-system: $bin still missing after apt-get" >&2; exit 1; }
 done
 [ -x /usr/bin/time ] || { echo "setup-system: /usr/bin/time still missing after apt-get" >&2; exit 1; }
 [ -x /usr/bin/chromium ] || { echo "setup-system: /usr/bin/chromium still missing after apt-get" >&2; exit 1; }
 [ -x /usr/sbin/dnsmasq ] || { echo "setup-system: /usr/sbin/dnsmasq still missing after apt-get" >&2; exit 1; }
 [ -x /usr/lib/postgresql/15/bin/initdb ] || { echo "setup-system: PostgreSQL 15 (initdb) still missing after apt-get" >&2; exit 1; }
+[ -x /usr/sbin/mariadbd ] || { echo "setup-system: /usr/sbin/mariadbd still missing after apt-get" >&2; exit 1; }
 echo "setup-system: installed ${pkgs[*]} ${browser[*]}"

@@ -682,6 +682,8 @@ export class MysqlSession implements ParserSession {
     const v = cstrEnd(b, s + 1, e);
     if (v < 0) return false;
     this.serverVersion = latin1(b, s + 1, Math.min(v - 1, s + 81));
+    // MariaDB prefixes its version with "5.5.5-" for old clients; its own clients strip it.
+    if (this.serverVersion.startsWith('5.5.5-') && /mariadb/i.test(this.serverVersion)) this.serverVersion = this.serverVersion.slice(6);
     // conn id (4), auth data part 1 (8), filler (1), capabilities low (2), charset, status, capabilities high
     const p = v + 4 + 8 + 1;
     if (p + 2 <= e) this.serverCaps = u16le(b, p);

@@ -197,6 +197,9 @@ const OPERATIONS = new Set(
   ).split(' '),
 );
 
+/** Objects of CREATE / DROP / ALTER named in the operation (`CREATE INDEX`); only TABLE gives a collection. */
+const DDL_OBJECTS = new Set(['DATABASE', 'SCHEMA', 'INDEX', 'VIEW', 'SEQUENCE', 'FUNCTION', 'PROCEDURE', 'TRIGGER', 'USER', 'ROLE', 'EXTENSION', 'TYPE', 'EVENT']);
+
 /** Operation, table, summary and redacted text of `sql` (PostgreSQL's tokens unless told otherwise). */
 export function analyzeSql(sql: string, dialect: SqlDialect = POSTGRESQL_DIALECT): SqlFacts {
   const { toks, redacted } = scan(sql, dialect);
@@ -256,12 +259,23 @@ export function analyzeSql(sql: string, dialect: SqlDialect = POSTGRESQL_DIALECT
     case 'DROP':
     case 'ALTER': {
       let j = k + 1;
-      while (['TEMP', 'TEMPORARY', 'UNLOGGED', 'OR', 'REPLACE', 'GLOBAL', 'LOCAL'].includes(up(toks[j]))) j++;
-      if (up(toks[j]) === 'TABLE') {
+      while (['TEMP', 'TEMPORARY', 'UNLOGGED', 'OR', 'REPLACE', 'GLOBAL', 'LOCAL', 'UNIQUE', 'MATERIALIZED'].includes(up(toks[j]))) j++;
+      const object = up(toks[j]);
+      if (object === 'TABLE') {
         j++;
         while (['IF', 'NOT', 'EXISTS'].includes(up(toks[j]))) j++;
         collection = nameAt(toks, j);
         op = `${op} TABLE`;
+      } else if (DDL_OBJECTS.has(object)) op = `${op} ${object}`; // CREATE DATABASE, DROP INDEX... (low cardinality: no name)
+      break;
+    }
+    case 'LOAD': {
+      // MySQL: LOAD DATA [LOW_PRIORITY | CONCURRENT] [LOCAL] INFILE 'f' [REPLACE | IGNORE] INTO TABLE t; LOAD XML ...
+      const what = up(toks[k + 1]);
+      if (what === 'DATA' || what === 'XML') {
+        op = `LOAD ${what}`;
+        const into = findTop(toks, k + 2, 'INTO');
+        if (into >= 0 && up(toks[into + 1]) === 'TABLE') collection = nameAt(toks, into + 2);
       }
       break;
     }

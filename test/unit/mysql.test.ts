@@ -36,7 +36,7 @@ const SSL = 0x800;
 const QUERY_ATTRIBUTES = 0x8000000;
 const BASE = PROTOCOL_41 | SECURE | CONNECT_WITH_DB | PLUGIN_AUTH;
 
-const greeting = (caps: number, version = '10.11.6-MariaDB'): B =>
+const greeting = (caps: number, version = '5.5.5-10.11.6-MariaDB'): B =>
   pkt(0, [10, ...cstr(version), ...u32(42), ...str('abcdefgh'), 0, ...u16(caps & 0xffff), 0x21, ...u16(2), ...u16(caps >>> 16), 21, ...new Array(10).fill(0), ...str('ijklmnopqrst'), 0, ...cstr('mysql_native_password')]);
 /** HandshakeResponse41 with a 20-byte auth response that spells the password (it must never be exported). */
 const login = (caps: number, user: string, db: string): B =>
@@ -219,7 +219,8 @@ describe('MySQL parser', () => {
     c.feed(C, bytes(pkt(2, str('1,secretfile\n2,b\n')), pkt(3, [])));
     c.feed(S, bytes(OK(4, 2)));
     expect(resps(c).map((m) => m.attrs['spanwire.db.affected_rows'])).toEqual([2]);
-    expect(reqs(c)[0].attrs['db.operation.name']).toBe('LOAD');
+    expect(reqs(c)[0].attrs['db.operation.name']).toBe('LOAD DATA');
+    expect(reqs(c)[0].attrs['db.collection.name']).toBe('items');
     expect(reqs(c)[0].size).toBe(4 + 1 + Buffer.byteLength("LOAD DATA LOCAL INFILE '/tmp/x.csv' INTO TABLE items") + 4 + 17 + 4);
     expect(JSON.stringify(c.messages)).not.toContain('secretfile');
   });

@@ -58,6 +58,9 @@ describe('SQL facts', () => {
     expect(analyzeSql('WITH x AS (SELECT 1) SELECT * FROM y')).toMatchObject({ operation: 'SELECT', collection: 'y' });
     expect(analyzeSql('SELECT * FROM (SELECT a FROM inner_t) s')).toMatchObject({ collection: '' });
     expect(analyzeSql('CREATE TABLE IF NOT EXISTS items (id int)')).toMatchObject({ operation: 'CREATE TABLE', collection: 'items' });
+    expect(analyzeSql('CREATE UNIQUE INDEX i ON items (name)')).toMatchObject({ operation: 'CREATE INDEX', collection: '', summary: 'CREATE INDEX' });
+    expect(analyzeSql('drop database shop')).toMatchObject({ operation: 'DROP DATABASE', collection: '' });
+    expect(analyzeSql("LOAD DATA LOCAL INFILE '/tmp/a.csv' IGNORE INTO TABLE shop.items FIELDS TERMINATED BY ','")).toMatchObject({ operation: 'LOAD DATA', collection: 'shop.items', redacted: "LOAD DATA LOCAL INFILE ? IGNORE INTO TABLE shop.items FIELDS TERMINATED BY ?" });
     expect(analyzeSql("SELECT $tag$secret 'x'$tag$, E'\\n', x'0f', 1.5e3 -- note 'c'\n FROM t")).toMatchObject({ redacted: 'SELECT ?, ?, ?, ? \n FROM t' });
     expect(analyzeSql('/* hint */ BEGIN')).toMatchObject({ operation: 'BEGIN', collection: '', summary: 'BEGIN' });
     expect(analyzeSql('asdsdfdsf;')).toMatchObject({ operation: '', summary: '' });
