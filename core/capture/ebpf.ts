@@ -8,7 +8,7 @@
  * observed in the process: CLIENT in the client process, SERVER in the server process, with the
  * process's resource (process.pid, process.executable.name, ...).
  */
-import type { Flow, StreamConsumer } from '../flow/types.js';
+import type { Flow, FlowObserver, StreamConsumer } from '../flow/types.js';
 import { ROLE_FROM_HANDSHAKE, ROLE_FROM_PORTS } from '../flow/types.js';
 import { formatAddress } from '../decode/types.js';
 import type { Resource } from '../trace/span.js';
@@ -49,16 +49,6 @@ export const FLAG_UDP = 4;
 /** Direction: bytes the local process wrote (egress) or read (ingress). */
 export const DIR_EGRESS = 0;
 
-/** How a live flow is observed: from inside a process. The span builder reads it (`Flow.observer`). */
-export interface ProcessObserver {
-  /** The process's resource (one object per process). */
-  readonly resource: Resource;
-  /** Endpoint A is the local socket: CLIENT span when A is the client, SERVER span otherwise. */
-  readonly localIsA: true;
-  /** 'process' (syscalls) or 'process_tls' (SSL library plaintext). */
-  readonly observation: string;
-}
-
 export interface EbpfStats {
   events: number;
   dataEvents: number;
@@ -74,7 +64,7 @@ export interface EbpfStats {
 }
 
 interface SocketState {
-  flow: Flow & { observer: ProcessObserver };
+  flow: Flow & { observer: FlowObserver };
   /** Next expected TCP sequence number per direction (egress, ingress), or -1 unknown. */
   seq: [number, number];
   lastTs: number;
@@ -256,7 +246,7 @@ export class EbpfSocketStreams {
       bytesB: 0,
       l7: null,
       observer: { resource: this.processes.resource(pid, comm), localIsA: true, observation: tls ? 'process_tls' : 'process' },
-    } as Flow & { observer: ProcessObserver };
+    } as Flow & { observer: FlowObserver };
     st = { flow, seq: [-1, -1], lastTs: ts, tls };
     map.set(key, st);
     this.stats.sockets++;

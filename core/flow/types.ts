@@ -49,6 +49,21 @@ export interface Flow {
   bytesB: number;
   /** Per-flow state owned by the L7 dispatcher (null until it attaches one). */
   l7: unknown;
+  /**
+   * Set by sources that observe the flow from inside a process (eBPF): the span kind follows the
+   * local side's role and the resource is the process's. Absent for packet captures.
+   */
+  readonly observer?: FlowObserver;
+}
+
+/** How a flow is observed when the observation point is a process (see `Flow.observer`). */
+export interface FlowObserver {
+  /** The process's resource (one object per process: exporters group by identity). */
+  readonly resource: import('../trace/span.js').Resource;
+  /** True when endpoint A is the local (observing) socket. */
+  readonly localIsA: boolean;
+  /** `spanwire.observation`: 'process' (syscalls) or 'process_tls' (TLS library plaintext). */
+  readonly observation: string;
 }
 
 /**

@@ -4,6 +4,8 @@
  *
  * Observation point for packet captures: the span is SERVER when the server address is local to the
  * capturing host, CLIENT when the client is local, otherwise CLIENT with spanwire.observation=network.
+ * Flows observed from inside a process (eBPF: `Flow.observer`) are CLIENT in the client process and
+ * SERVER in the server process, with the process's resource.
  * Trace context carried in the request (traceparent, B3, uber-trace-id, sw8) makes the carried span
  * the parent; otherwise the span starts a new trace.
  */
@@ -126,9 +128,14 @@ export class SpanBuilder implements ExchangeSink {
     const serverAddr = flow.clientIsA ? flow.addrB : flow.addrA;
     const serverPort = flow.clientIsA ? flow.portB : flow.portA;
     const local = this.opts.localAddresses;
+    const obs = flow.observer;
     let kind = SPAN_KIND_CLIENT;
     let observation = 'network';
-    if (local !== undefined && !local.empty) {
+    if (obs !== undefined) {
+      // Seen from inside a process: a CLIENT span in the client process, a SERVER span in the server's.
+      if (obs.localIsA !== flow.clientIsA) kind = SPAN_KIND_SERVER;
+      observation = obs.observation;
+    } else if (local !== undefined && !local.empty) {
       if (local.has(serverAddr)) {
         kind = SPAN_KIND_SERVER;
         observation = 'server_host';
@@ -210,7 +217,7 @@ export class SpanBuilder implements ExchangeSink {
     rec.kind = kind;
     rec.statusCode = error ? STATUS_ERROR : STATUS_UNSET;
     rec.statusMessage = error ? message : '';
-    rec.resource = this.resourceFor(kind === SPAN_KIND_SERVER ? serverAddr : clientAddr);
+    rec.resource = obs !== undefined ? obs.resource : this.resourceFor(kind === SPAN_KIND_SERVER ? serverAddr : clientAddr);
     rec.scope = this.opts.scope;
     this.stats.spans++;
     const byProto = this.stats.spansByProtocol;

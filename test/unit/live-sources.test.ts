@@ -20,6 +20,12 @@ import type { Flow, StreamConsumer } from '../../core/flow/types.js';
 import { ROLE_FROM_HANDSHAKE, ROLE_FROM_PORTS } from '../../core/flow/types.js';
 import { LINKTYPE_ETHERNET } from '../../core/capture/types.js';
 import { tcpPacket } from '../helpers/pcap-builder.js';
+import { L7Dispatcher } from '../../core/l7/dispatcher.js';
+import { SessionPairer } from '../../core/session/pairer.js';
+import { SpanBuilder } from '../../core/trace/builder.js';
+import type { SpanData } from '../../core/trace/span.js';
+import { SPANWIRE_SCOPE } from '../../core/pipeline/version.js';
+import { createDefaultRegistry } from '../../parsers/index.js';
 
 function afBatch(frames: { data: Uint8Array; tsNs: bigint; ifindex: number; linkType: number; wirelen?: number }[]): Uint8Array {
   const parts: Uint8Array[] = [];
@@ -210,6 +216,35 @@ describe('eBPF events -> per-socket flows', () => {
     const b = Uint8Array.from([...ipBytes('::ffff:10.1.2.3'), ...ipBytes('::1')]);
     expect(socketAddress(b, 0, true)).toBe('10.1.2.3');
     expect(socketAddress(b, 16, true)).toBe('::1');
+  });
+});
+
+describe('eBPF flows through L7 dispatch, pairing and span building', () => {
+  it('the client process gets a CLIENT span and the server process a SERVER span, each with its process resource', () => {
+    const spans: SpanData[] = [];
+    const tb = new TimeBase();
+    const builder = new SpanBuilder({ push: (x: SpanData) => void spans.push(x) }, { timeBase: tb, scope: SPANWIRE_SCOPE });
+    const pairer = new SessionPairer(builder);
+    const dispatcher = new L7Dispatcher(createDefaultRegistry(), pairer);
+    const s = new EbpfSocketStreams(dispatcher, new MonotonicClock(tb), new ProcessTable({ procRoot: '/nonexistent' }), (p) => p < 1024);
+    const cl: Pick<Ev, 'local' | 'remote'> = { local: ['127.0.0.1', 41000], remote: ['127.0.0.1', 8080] };
+    const sv: Pick<Ev, 'local' | 'remote'> = { local: ['127.0.0.1', 8080], remote: ['127.0.0.1', 41000] };
+    const req = 'GET /x HTTP/1.1\r\nHost: a\r\n\r\n';
+    const resp = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
+    s.onBatch(events([
+      { kind: KIND_CONNECT, pid: 10, ...cl, sock: 0xffff888000001000n },
+      { kind: KIND_ACCEPT, pid: 20, ...sv, sock: 0xffff888000002000n },
+      { kind: KIND_DATA, pid: 10, ...cl, sock: 0xffff888000001000n, egress: true, seq: 1, payload: req, tsNs: 1_000_000 },
+      { kind: KIND_DATA, pid: 20, ...sv, sock: 0xffff888000002000n, egress: false, seq: 1, payload: req, tsNs: 1_100_000 },
+      { kind: KIND_DATA, pid: 20, ...sv, sock: 0xffff888000002000n, egress: true, seq: 900, payload: resp, tsNs: 1_200_000 },
+      { kind: KIND_DATA, pid: 10, ...cl, sock: 0xffff888000001000n, egress: false, seq: 900, payload: resp, tsNs: 1_300_000 },
+    ]));
+    s.endAll(2e9);
+    pairer.advance(Number.MAX_SAFE_INTEGER);
+    expect(spans.map((x) => [x.kind, x.name, x.attributes['spanwire.observation'], x.resource.attributes['process.pid'], x.attributes['client.port'], x.attributes['server.port']]).sort()).toEqual([
+      [2, 'GET', 'process', 20, 41000, 8080],
+      [3, 'GET', 'process', 10, 41000, 8080],
+    ]);
   });
 });
 
