@@ -10,8 +10,9 @@ import { dnsParser } from './dns/index.js';
 import { redisParser } from './redis/index.js';
 import { postgresqlParser } from './postgresql/index.js';
 import { mysqlParser } from './mysql/index.js';
+import { kafkaParser } from './kafka/index.js';
 
-export const BUILTIN_PARSERS: readonly ProtocolParser[] = [http1Parser, http2Parser, dnsParser, redisParser, postgresqlParser, mysqlParser];
+export const BUILTIN_PARSERS: readonly ProtocolParser[] = [http1Parser, http2Parser, dnsParser, redisParser, postgresqlParser, mysqlParser, kafkaParser];
 
 export function createDefaultRegistry(): ParserRegistry {
   const r = new ParserRegistry();
