@@ -11,8 +11,9 @@ import { redisParser } from './redis/index.js';
 import { postgresqlParser } from './postgresql/index.js';
 import { mysqlParser } from './mysql/index.js';
 import { kafkaParser } from './kafka/index.js';
+import { dubboParser } from './dubbo/index.js';
 
-export const BUILTIN_PARSERS: readonly ProtocolParser[] = [http1Parser, http2Parser, dnsParser, redisParser, postgresqlParser, mysqlParser, kafkaParser];
+export const BUILTIN_PARSERS: readonly ProtocolParser[] = [http1Parser, http2Parser, dnsParser, redisParser, postgresqlParser, mysqlParser, kafkaParser, dubboParser];
 
 export function createDefaultRegistry(): ParserRegistry {
   const r = new ParserRegistry();
