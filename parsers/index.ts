@@ -12,8 +12,9 @@ import { postgresqlParser } from './postgresql/index.js';
 import { mysqlParser } from './mysql/index.js';
 import { kafkaParser } from './kafka/index.js';
 import { dubboParser } from './dubbo/index.js';
+import { mqttParser } from './mqtt/index.js';
 
-export const BUILTIN_PARSERS: readonly ProtocolParser[] = [http1Parser, http2Parser, dnsParser, redisParser, postgresqlParser, mysqlParser, kafkaParser, dubboParser];
+export const BUILTIN_PARSERS: readonly ProtocolParser[] = [http1Parser, http2Parser, dnsParser, redisParser, postgresqlParser, mysqlParser, kafkaParser, dubboParser, mqttParser];
 
 export function createDefaultRegistry(): ParserRegistry {
   const r = new ParserRegistry();
