@@ -19,6 +19,8 @@ import type { RunCliOptions } from './run.js';
 import { parseListen, runCommand } from './run.js';
 import { SPANWIRE_VERSION } from '../pipeline/version.js';
 import { LocalAddresses } from '../trace/local-addresses.js';
+import { formatPluginStats, pluginBuildCommand, pluginNewCommand, pluginTestCommand, replayRegistry } from '../l7/wasm/cli.js';
+import { WasmPluginError } from '../l7/wasm/plugin.js';
 
 function positiveNumber(name: string) {
   return (v: string): number => {
@@ -106,6 +108,8 @@ interface ReplayCliOptions {
   metricsTemporality: 'cumulative' | 'delta';
   route: string[];
   maxSeries?: number;
+  /** --plugin: Wasm parser plugins, probed before the built-ins. */
+  plugin: string[];
 }
 
 /**
@@ -143,6 +147,15 @@ async function replayCommand(files: string[], o: ReplayCliOptions): Promise<numb
     checkReadable(f);
     checkCaptureMagic(f);
   }
+  // Plugins next: one that cannot be loaded fails before any output is written.
+  let plugins: Awaited<ReturnType<typeof replayRegistry>>;
+  try {
+    plugins = await replayRegistry(o.plugin);
+  } catch (e) {
+    if (!(e instanceof WasmPluginError)) throw e;
+    process.stderr.write(`spanwire: ${e.message}\n`);
+    return 2;
+  }
   const out = openOutput(o.output);
   const format = o.format ?? (out.isStdout && process.stdout.isTTY ? 'table' : 'otlp-json');
   const exporter = format === 'table' ? new TableExporter(out) : new OtlpJsonLinesExporter(out);
@@ -155,6 +168,7 @@ async function replayCommand(files: string[], o: ReplayCliOptions): Promise<numb
   let summary: ReplaySummary;
   try {
     summary = await runReplay({
+      registry: plugins.registry,
       files,
       consumer: metrics !== null ? new Tee([correlator ?? exporter, metrics]) : (correlator ?? exporter),
       localAddresses: o.localAddress,
@@ -183,6 +197,7 @@ async function replayCommand(files: string[], o: ReplayCliOptions): Promise<numb
   }
   if (o.stats) writeFileSync(o.stats, JSON.stringify(summary, null, 2) + '\n');
   if (!o.quiet) process.stderr.write(formatSummary(summary));
+  if (!o.quiet) for (const p of plugins.loaded) process.stderr.write(`${formatPluginStats(p)}\n`);
   else for (const w of summary.warnings) process.stderr.write(`warning: ${w}\n`);
   return 0;
 }
@@ -228,6 +243,7 @@ export function buildProgram(): Command {
     .option('--max-series <n>', 'metric series per metric before the overflow series (default 2000)', positiveNumber('--max-series'))
     .option('--correlate', 'join spans of the same request seen at both ends (4-tuple) and across proxies (x-request-id) into traces')
     .option('--stats <file>', 'also write the end-of-run summary as JSON to this file')
+    .option('--plugin <file.wasm>', 'a Wasm parser plugin (repeatable), probed before the built-in parsers', collectString, [] as string[])
     .option('-q, --quiet', 'no summary on stderr (warnings still shown)')
     .option('--no-progress', 'no progress bar on stderr')
     .action(async (files: string[], o: ReplayCliOptions) => {
@@ -261,7 +277,36 @@ export function buildProgram(): Command {
     .action(async (o: RunCliOptions) => {
       process.exitCode = await runCommand(o);
     });
+  const plugin = program.command('plugin').description('AssemblyScript Wasm parser plugins: scaffold, build, try on a capture');
+  plugin
+    .command('new')
+    .description('create a plugin folder (a working parser to start from, a test, a package.json)')
+    .argument('<name>', 'protocol name as it will appear in spans (lower case, digits, _)')
+    .option('--dir <dir>', 'folder to create (default: NAME)')
+    .action((name: string, o: { dir?: string }) => {
+      process.exitCode = pluginNewCommand(name, o);
+    });
+  plugin
+    .command('build')
+    .description('compile DIR/assembly/index.ts with asc to DIR/build/<DIR name>.wasm')
+    .argument('[dir]', 'plugin folder', '.')
+    .option('-o, --output <file>', 'write the .wasm here instead')
+    .action(async (dir: string, o: { output?: string }) => {
+      process.exitCode = await pluginBuildCommand(dir, o);
+    });
+  plugin
+    .command('test')
+    .description('run one plugin alone over captures and print the messages it emitted and the spans they became')
+    .argument('<plugin.wasm>', 'the plugin')
+    .argument('<captures...>', 'pcap / pcapng files')
+    .action(async (wasm: string, captures: string[]) => {
+      process.exitCode = await pluginTestCommand(wasm, captures, {});
+    });
   return program;
+}
+
+function collectString(v: string, prev: string[]): string[] {
+  return prev.concat([v]);
 }
 
 function listenAddress(v: string): string {

@@ -1,0 +1,2 @@
+// Entry point for `export * from "wasm-sdk/abi"`.
+export * from './assembly/abi';
