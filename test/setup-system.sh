@@ -15,9 +15,12 @@ set -euo pipefail
 
 export PATH="$PATH:/usr/sbin:/sbin"
 missing=()
-for bin in tshark tcpdump nginx curl dig nghttp nghttpx redis-server redis-cli psql mosquitto mosquitto_pub mosquitto_sub mariadb mariadb-install-db; do
+for bin in tshark tcpdump nginx curl dig nghttp nghttpx redis-server redis-cli psql mosquitto mosquitto_pub mosquitto_sub mariadb mariadb-install-db clang llc pkg-config make g++ python3 openssl; do
   command -v "$bin" >/dev/null 2>&1 || missing+=("$bin")
 done
+# The native addon (native/: AF_PACKET ring, libbpf loader, BPF programs) builds from these at `npm ci`.
+[ -x /usr/sbin/bpftool ] || missing+=("bpftool")
+pkg-config --exists libbpf libpcap libelf zlib 2>/dev/null || missing+=("libbpf-dev libpcap-dev libelf-dev zlib1g-dev")
 [ -x /usr/sbin/dnsmasq ] || missing+=("dnsmasq")
 [ -x /usr/bin/time ] || missing+=("time")
 [ -x /usr/bin/chromium ] || missing+=("chromium")
@@ -25,7 +28,7 @@ done
 [ -x /usr/sbin/mariadbd ] || missing+=("mariadb-server")
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup-system: tshark tcpdump nginx curl nghttp nghttpx redis postgresql mariadb time chromium dnsmasq dig already installed"
+  echo "setup-system: tshark tcpdump nginx curl nghttp nghttpx redis postgresql mariadb mosquitto time chromium dnsmasq dig and the native toolchain already installed"
   exit 0
 fi
 echo "setup-system: missing: ${missing[*]}"
@@ -55,6 +58,10 @@ trap cleanup EXIT
 # gzip, proxy, return); nginx-light only adds the echo module on top of it.
 # dnsmasq: the server binary (/usr/sbin/dnsmasq); dnsutils: dig.
 pkgs=(tshark tcpdump nginx curl time dnsmasq dnsutils nghttp2-client nghttp2-proxy redis-server postgresql mosquitto mosquitto-clients mariadb-server mariadb-client)
+# The native capture addon (npm ci builds it when these are present; `npm run build:native` by hand):
+# clang/llvm (BPF programs), bpftool (vmlinux.h from the kernel's BTF), libbpf/libelf/zlib (loader),
+# libpcap (capture filters), make/g++/python3 (node-gyp); openssl makes the TLS tests' certificates.
+pkgs+=(clang llvm bpftool libbpf-dev libpcap-dev linux-libc-dev libelf-dev zlib1g-dev pkg-config make g++ python3 openssl)
 # chromium: Debian's build (/usr/bin/chromium) with its recommended packages (fonts, mesa, udev...), the
 # configuration the browser test was developed and run with.
 browser=(chromium fonts-liberation)
@@ -63,9 +70,11 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
 apt-get install -y -qq "${browser[@]}"
 
-for bin in tshark tcpdump nginx curl dig nghttp nghttpx redis-server redis-cli psql mosquitto mosquitto_pub mosquitto_sub mariadb mariadb-install-db; do
+for bin in tshark tcpdump nginx curl dig nghttp nghttpx redis-server redis-cli psql mosquitto mosquitto_pub mosquitto_sub mariadb mariadb-install-db clang llc pkg-config make g++ python3 openssl; do
   command -v "$bin" >/dev/null 2>&1 || { echo "setup-system: $bin still missing after apt-get" >&2; exit 1; }
 done
+[ -x /usr/sbin/bpftool ] || { echo "setup-system: /usr/sbin/bpftool still missing after apt-get" >&2; exit 1; }
+pkg-config --exists libbpf libpcap libelf zlib || { echo "setup-system: libbpf/libpcap/libelf/zlib development files still missing after apt-get" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "setup-system: /usr/bin/time still missing after apt-get" >&2; exit 1; }
 [ -x /usr/bin/chromium ] || { echo "setup-system: /usr/bin/chromium still missing after apt-get" >&2; exit 1; }
 [ -x /usr/sbin/dnsmasq ] || { echo "setup-system: /usr/sbin/dnsmasq still missing after apt-get" >&2; exit 1; }

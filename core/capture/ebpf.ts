@@ -61,10 +61,18 @@ export interface EbpfStats {
   malformed: number;
   /** Sockets dropped because the table was full. */
   socketsEvicted: number;
+  /** Socket objects reused by the kernel for another socket before a CLOSE was seen. */
+  socketsReused: number;
+  /** TCP sequence jumps too large to be lost events (the sequence was re-read): followed without a gap. */
+  seqResets: number;
 }
 
 interface SocketState {
   flow: Flow & { observer: FlowObserver };
+  /** Owner and ports when created: a struct sock freed (its process exited without close()) and reused for another socket must not continue the old flow. */
+  pid: number;
+  lport: number;
+  rport: number;
   /** Next expected TCP sequence number per direction (egress, ingress), or -1 unknown. */
   seq: [number, number];
   lastTs: number;
@@ -72,6 +80,8 @@ interface SocketState {
 }
 
 const MAX_SOCKETS = 65536;
+/** A sequence jump up to this is lost data (events dropped); beyond it the sequence itself is suspect. */
+const MAX_GAP = 64 << 20;
 const IDLE_NS = 300e9;
 
 /**
@@ -105,7 +115,7 @@ export class MonotonicClock {
 }
 
 export class EbpfSocketStreams {
-  readonly stats: EbpfStats = { events: 0, dataEvents: 0, sslEvents: 0, bytes: 0, sockets: 0, truncatedEvents: 0, gapBytes: 0, malformed: 0, socketsEvicted: 0 };
+  readonly stats: EbpfStats = { events: 0, dataEvents: 0, sslEvents: 0, bytes: 0, sockets: 0, truncatedEvents: 0, gapBytes: 0, malformed: 0, socketsEvicted: 0, socketsReused: 0, seqResets: 0 };
   private readonly sockets = new Map<number, SocketState>();
   /** TLS plaintext flows, by the socket key. */
   private readonly tlsSockets = new Map<number, SocketState>();
@@ -198,7 +208,16 @@ export class EbpfSocketStreams {
   /** The socket's state, creating its flow on first data. */
   private socket(map: Map<number, SocketState>, key: number, b: Uint8Array, dv: DataView, r: number, ts: number, tls: boolean): SocketState | null {
     let st = map.get(key);
-    if (st !== undefined) return st;
+    const pid = dv.getUint32(r + EV_PID, true);
+    const lport = dv.getUint16(r + EV_SPORT, true);
+    const rport = dv.getUint16(r + EV_DPORT, true);
+    if (st !== undefined) {
+      // The same kernel socket object, but another owner or other ports: the old socket is gone (its
+      // process exited without close(), so no CLOSE came) and the memory was reused.
+      if (st.pid === pid && ((lport === 0 && rport === 0) || (st.lport === lport && st.rport === rport))) return st;
+      this.stats.socketsReused++;
+      this.end(map, key, ts);
+    }
     if (map.size >= MAX_SOCKETS) {
       // Full: the least recently active socket (first in insertion order after refreshes) goes.
       const oldest = map.keys().next().value as number;
@@ -209,9 +228,6 @@ export class EbpfSocketStreams {
     const v6 = (flags & FLAG_IPV6) !== 0;
     const local = socketAddress(b, r + EV_SADDR, v6);
     const remote = socketAddress(b, r + EV_DADDR, v6);
-    const lport = dv.getUint16(r + EV_SPORT, true);
-    const rport = dv.getUint16(r + EV_DPORT, true);
-    const pid = dv.getUint32(r + EV_PID, true);
     let comm = '';
     for (let i = 0; i < 16 && b[r + EV_COMM + i] !== 0; i++) comm += String.fromCharCode(b[r + EV_COMM + i]);
     const role = this.roles.get(key);
@@ -247,7 +263,7 @@ export class EbpfSocketStreams {
       l7: null,
       observer: { resource: this.processes.resource(pid, comm), localIsA: true, observation: tls ? 'process_tls' : 'process' },
     } as Flow & { observer: FlowObserver };
-    st = { flow, seq: [-1, -1], lastTs: ts, tls };
+    st = { flow, pid, lport: flow.portA, rport: flow.portB, seq: [-1, -1], lastTs: ts, tls };
     map.set(key, st);
     this.stats.sockets++;
     this.consumer.onFlowStart(flow);
@@ -266,11 +282,21 @@ export class EbpfSocketStreams {
       let behind = 0;
       if (expected >= 0 && seq !== expected) {
         const ahead = (seq - expected) >>> 0;
-        if (ahead < 0x80000000) {
+        if (ahead <= MAX_GAP) {
           // Bytes in between were never seen (a lost event): a gap of known length.
           this.stats.gapBytes += ahead;
           this.consumer.onGap(flow, egress, ahead, ts);
-        } else behind = (expected - seq) >>> 0; // bytes already delivered (a duplicate): only what is new
+        } else if (ahead < 0x80000000) {
+          // Far more than lost events can explain: the sequence number is not this stream's (re-read). Follow it.
+          this.stats.seqResets++;
+        } else {
+          // Behind: bytes already delivered (a duplicate): only what is new.
+          behind = (expected - seq) >>> 0;
+          if (behind > MAX_GAP) {
+            this.stats.seqResets++;
+            behind = 0;
+          }
+        }
       }
       if (behind >= total) return;
       st.seq[d] = (seq + total) >>> 0;

@@ -41,13 +41,21 @@ export class ProcessTable {
 
   private read(pid: number, comm: string): Attributes {
     const root = this.opts.procRoot ?? '/proc';
-    let exe = '';
+    let exePath = '';
+    let name = '';
     let cmdline = '';
     let container = '';
     try {
-      exe = basename(readlinkSync(`${root}/${pid}/exe`)).replace(/ \(deleted\)$/, '');
+      exePath = readlinkSync(`${root}/${pid}/exe`).replace(/ \(deleted\)$/, '');
     } catch {
       /* gone, or a kernel thread */
+    }
+    try {
+      // OTel: process.executable.name is the Name of /proc/PID/status (the process's comm): redis-server, not
+      // the binary a symlink points to (Debian's redis-server is a link to redis-check-rdb).
+      name = readFileSync(`${root}/${pid}/comm`, 'utf8').trim();
+    } catch {
+      /* gone */
     }
     try {
       const raw = readFileSync(`${root}/${pid}/cmdline`);
@@ -69,8 +77,9 @@ export class ProcessTable {
     } catch {
       /* gone, or not readable */
     }
-    const name = exe !== '' ? exe : comm;
+    if (name === '') name = exePath !== '' ? basename(exePath) : comm;
     const a: Attributes = { ...this.opts.resourceAttributes, 'service.name': this.opts.serviceName ?? (configured !== '' ? configured : name), 'process.pid': pid, 'process.executable.name': name };
+    if (exePath !== '') a['process.executable.path'] = exePath;
     if (cmdline !== '') a['process.command_line'] = cmdline;
     if (container !== '') a['container.id'] = container;
     return a;

@@ -196,6 +196,27 @@ describe('eBPF events -> per-socket flows', () => {
     expect(calls.slice(1)).toEqual(['data 1 A abcd', 'gap 1 A 10', 'data 1 A efgh', 'data 1 A ijkl', 'gap 1 A 96', 'data 1 A NEW']);
   });
 
+  it('a socket object reused by the kernel (its process exited without close) starts a new flow; absurd sequence jumps are not gaps', () => {
+    const { calls, consumer } = recorder();
+    const s = streams(consumer);
+    s.onBatch(events([
+      { kind: KIND_CONNECT, pid: 1, ...cli },
+      { kind: KIND_DATA, pid: 1, ...cli, egress: true, seq: 10, payload: 'one' },
+      // same struct sock, another process and ports: the server side of a later connection
+      { kind: KIND_ACCEPT, pid: 2, local: ['127.0.0.1', 6379], remote: ['127.0.0.1', 52000] },
+      { kind: KIND_DATA, pid: 2, local: ['127.0.0.1', 6379], remote: ['127.0.0.1', 52000], egress: false, seq: 77, payload: 'two' },
+      { kind: KIND_DATA, pid: 2, local: ['127.0.0.1', 6379], remote: ['127.0.0.1', 52000], egress: false, seq: 80 + 0x40000000, payload: 'three' },
+    ]));
+    expect(calls).toEqual([
+      `start 127.0.0.1:51000 -> 127.0.0.1:6379 clientIsA=true role=${ROLE_FROM_HANDSHAKE}`,
+      'data 1 A one',
+      'end 1 fin',
+      `start 127.0.0.1:6379 -> 127.0.0.1:52000 clientIsA=false role=${ROLE_FROM_HANDSHAKE}`,
+      'data 2 B two',
+      'data 2 B three',
+    ]);
+  });
+
   it('TLS plaintext (SSL_DATA) is a flow of its own, tied to the socket by pid and fd', () => {
     const { calls, consumer, flows } = recorder();
     streams(consumer).onBatch(events([
@@ -256,6 +277,7 @@ describe('process resource from /proc', () => {
     writeFileSync(join(root, '42', 'cmdline'), 'nginx: worker process\0-g\0daemon off;\0');
     writeFileSync(join(root, '42', 'cgroup'), '0::/system.slice/docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope\n');
     writeFileSync(join(root, '42', 'environ'), 'PATH=/bin\0');
+    writeFileSync(join(root, '42', 'comm'), 'nginx\n');
     mkdirSync(join(root, '43'));
     writeFileSync(join(root, '43', 'environ'), 'A=1\0OTEL_SERVICE_NAME=checkout\0');
     const t = new ProcessTable({ procRoot: root });
@@ -263,11 +285,16 @@ describe('process resource from /proc', () => {
       'service.name': 'nginx',
       'process.pid': 42,
       'process.executable.name': 'nginx',
+      'process.executable.path': '/usr/sbin/nginx',
       'process.command_line': 'nginx: worker process -g daemon off;',
       'container.id': '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
     });
     expect(t.resource(42, 'nginx')).toBe(t.resource(42, 'x')); // one object per process
-    expect(t.resource(43, 'python3').attributes).toMatchObject({ 'service.name': 'checkout', 'process.executable.name': 'python3' });
+    expect(t.resource(43, 'python3').attributes).toMatchObject({ 'service.name': 'checkout', 'process.executable.name': 'python3' }); // no /proc comm: the event's
+    mkdirSync(join(root, '44'));
+    symlinkSync('/usr/bin/redis-check-rdb', join(root, '44', 'exe'));
+    writeFileSync(join(root, '44', 'comm'), 'redis-server\n');
+    expect(t.resource(44, 'redis-serv').attributes).toMatchObject({ 'process.executable.name': 'redis-server', 'process.executable.path': '/usr/bin/redis-check-rdb', 'service.name': 'redis-server' });
     expect(new ProcessTable({ procRoot: root, serviceName: 'fixed' }).resource(43, 'p').attributes['service.name']).toBe('fixed');
   });
 
