@@ -36,7 +36,11 @@ const ns = (t: [number, number]) => t[0] * 1e9 + t[1];
 export class Correlator implements TracesConsumer {
   readonly stats: CorrelatorStats = { linksByMethod: {}, ambiguous: 0 };
   private held: SpanData[] = [];
-  /** Held spans by 4-tuple key, by x-request-id, by parent span id (small arrays). */
+  /**
+   * Held spans still waiting for their other end, by 4-tuple key (client spans not yet claimed, server
+   * spans not yet linked: a keep-alive connection keeps this to a span or two); held spans by
+   * x-request-id and by parent span id. Small arrays.
+   */
   private readonly byKey = new Map<string, SpanData[]>();
   private readonly byRequestId = new Map<string, SpanData[]>();
   private readonly byParent = new Map<string, SpanData[]>();
@@ -53,7 +57,7 @@ export class Correlator implements TracesConsumer {
   consumeTraces(spans: SpanData[]): void | Promise<void> {
     for (const s of spans) {
       this.held.push(s);
-      index(this.byKey, this.key(s), s);
+      if (s.kind === SPAN_KIND_CLIENT || (s.kind === SPAN_KIND_SERVER && s.parentSpanId === '')) index(this.byKey, this.key(s), s);
       const id = requestId(s);
       if (id !== '') index(this.byRequestId, id, s);
       if (s.parentSpanId !== '') index(this.byParent, s.parentSpanId, s);
@@ -90,7 +94,7 @@ export class Correlator implements TracesConsumer {
 
   /** Held SERVER spans that could be the far end of client span `c` (for re-checking from the server side). */
   private matches(c: SpanData): SpanData[] {
-    return (this.byKey.get(this.key(c)) ?? []).filter((s) => s.kind === SPAN_KIND_SERVER && s.attributes['spanwire.link.method'] === undefined);
+    return (this.byKey.get(this.key(c)) ?? []).filter((s) => s.kind === SPAN_KIND_SERVER);
   }
 
   /** `tcp_4tuple`: server span `srv` under the one client span of its 4-tuple that contains it. */
@@ -110,8 +114,9 @@ export class Correlator implements TracesConsumer {
     }
     if (count > 1) this.stats.ambiguous++;
     if (count !== 1 || found === null) return;
-    // The server end must not already be claimed by another server span of the same exchange.
-    for (const o of same) if (o !== srv && o.parentSpanId === found.spanId && o.kind === SPAN_KIND_SERVER) return;
+    // Both ends are matched: neither waits any more.
+    unindex(this.byKey, k, srv);
+    unindex(this.byKey, k, found);
     this.reparent(srv, found, 'tcp_4tuple');
   }
 

@@ -58,6 +58,19 @@ describe('Correlator', () => {
     expect([backend.traceId, backend.parentSpanId]).toEqual([inbound.traceId, outbound.spanId]);
   });
 
+  it('a keep-alive connection with many sequential exchanges links each pair, in linear time', () => {
+    const spans: SpanData[][] = [];
+    const pairs: [SpanData, SpanData][] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const c = span(SPAN_KIND_CLIENT, i, i + 0.9, conn(40000));
+      const srv = span(SPAN_KIND_SERVER, i + 0.2, i + 0.7, conn(40000));
+      pairs.push([c, srv]);
+      spans.push(i % 2 === 0 ? [srv, c] : [c, srv]);
+    }
+    run(spans); // (quadratic or worse matching would run into the test timeout here)
+    expect(pairs.every(([c, srv]) => srv.parentSpanId === c.spanId)).toBe(true);
+  });
+
   it('holds spans only for the window of span time, then passes them on in arrival order', () => {
     const out: SpanData[] = [];
     const c = new Correlator({ consumeTraces: (b) => void out.push(...b) }, { windowNs: 1e9 });
