@@ -22,6 +22,8 @@ import { SPAN_KIND_CLIENT, SPAN_KIND_SERVER } from './span.js';
 const DEFAULT_WINDOW_NS = 2e9;
 /** Spans held at most (older ones are passed on unlinked beyond it). */
 const MAX_HELD = 100_000;
+/** Spans of one connection waiting for their other end (a keep-alive connection needs one or two). */
+const MAX_WAITING = 32;
 /** Clock skew allowed between two observation points (1 ms). */
 const SKEW_NS = 1e6;
 
@@ -29,12 +31,14 @@ export interface CorrelatorStats {
   linksByMethod: Record<string, number>;
   /** Matches skipped because more than one candidate fitted. */
   ambiguous: number;
+  /** Spans that stopped waiting for their other end because newer spans of the connection came. */
+  unmatched: number;
 }
 
 const ns = (t: [number, number]) => t[0] * 1e9 + t[1];
 
 export class Correlator implements TracesConsumer {
-  readonly stats: CorrelatorStats = { linksByMethod: {}, ambiguous: 0 };
+  readonly stats: CorrelatorStats = { linksByMethod: {}, ambiguous: 0, unmatched: 0 };
   private held: SpanData[] = [];
   /**
    * Held spans still waiting for their other end, by 4-tuple key (client spans not yet claimed, server
@@ -57,7 +61,17 @@ export class Correlator implements TracesConsumer {
   consumeTraces(spans: SpanData[]): void | Promise<void> {
     for (const s of spans) {
       this.held.push(s);
-      if (s.kind === SPAN_KIND_CLIENT || (s.kind === SPAN_KIND_SERVER && s.parentSpanId === '')) index(this.byKey, this.key(s), s);
+      if (s.kind === SPAN_KIND_CLIENT || (s.kind === SPAN_KIND_SERVER && s.parentSpanId === '')) {
+        const k = this.key(s);
+        const l = this.byKey.get(k);
+        // Only the latest spans of a connection can still meet their other end: the list stays short
+        // even when one side is never seen (older entries stay held, unmatched).
+        if (l !== undefined && l.length >= MAX_WAITING) {
+          l.shift();
+          this.stats.unmatched++;
+        }
+        index(this.byKey, k, s);
+      }
       const id = requestId(s);
       if (id !== '') index(this.byRequestId, id, s);
       if (s.parentSpanId !== '') index(this.byParent, s.parentSpanId, s);
