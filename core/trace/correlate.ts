@@ -117,14 +117,28 @@ export class Correlator implements TracesConsumer {
     const k = this.key(srv);
     const start = ns(srv.startTime);
     const end = ns(srv.endTime);
+    // Exact containment first (one clock: both ends on this host); else within the allowed skew
+    // (two observation points, two clocks). Either way exactly one candidate, or no link.
     let found: SpanData | null = null;
     let count = 0;
+    let loose: SpanData | null = null;
+    let looseCount = 0;
     const same = this.byKey.get(k) ?? [];
     for (const c of same) {
       if (c.kind !== SPAN_KIND_CLIENT) continue;
-      if (start + SKEW_NS < ns(c.startTime) || end > ns(c.endTime) + SKEW_NS) continue;
-      found = c;
-      count++;
+      const cs = ns(c.startTime);
+      const ce = ns(c.endTime);
+      if (start >= cs && end <= ce) {
+        found = c;
+        count++;
+      } else if (start + SKEW_NS >= cs && end <= ce + SKEW_NS) {
+        loose = c;
+        looseCount++;
+      }
+    }
+    if (count === 0) {
+      found = loose;
+      count = looseCount;
     }
     if (count > 1) this.stats.ambiguous++;
     if (count !== 1 || found === null) return;

@@ -58,6 +58,15 @@ describe('Correlator', () => {
     expect([backend.traceId, backend.parentSpanId]).toEqual([inbound.traceId, outbound.spanId]);
   });
 
+  it('short exchanges closer together than the clock-skew allowance still link exactly (one clock: exact containment wins)', () => {
+    const c1 = span(SPAN_KIND_CLIENT, 0.0, 0.2, conn(40000));
+    const s1 = span(SPAN_KIND_SERVER, 0.05, 0.15, conn(40000));
+    const c2 = span(SPAN_KIND_CLIENT, 0.3, 0.5, conn(40000));
+    const s2 = span(SPAN_KIND_SERVER, 0.35, 0.45, conn(40000));
+    run([[s1, s2], [c1, c2]]);
+    expect([s1.parentSpanId, s2.parentSpanId]).toEqual([c1.spanId, c2.spanId]);
+  });
+
   it('a keep-alive connection with many sequential exchanges links each pair, in linear time', () => {
     const spans: SpanData[][] = [];
     const pairs: [SpanData, SpanData][] = [];
