@@ -274,8 +274,27 @@ export function buildProgram(): Command {
     .option('--parser-option <protocol.key=value>', 'a parser option (repeatable), as for replay', parserOption, {} as Record<string, Record<string, unknown>>)
     .option('--no-correlate', 'do not join client and server spans of the same request into one trace')
     .option('-q, --quiet', 'no status lines on stderr')
+    .option('--config <file>', 'run the OpenTelemetry Collector config in this YAML file (repeatable: later files override earlier ones)', collectString, [] as string[])
+    .option('--set <key=value>', 'override one --config option, Collector syntax (repeatable), e.g. exporters::otlp::endpoint=tempo:4317', collectString, [] as string[])
     .action(async (o: RunCliOptions) => {
       process.exitCode = await runCommand(o);
+    });
+  program
+    .command('validate')
+    .description('check an OpenTelemetry Collector config (components, options, pipelines) without running it')
+    .requiredOption('--config <file>', 'a Collector YAML file (repeatable: later files override earlier ones)', collectString, [] as string[])
+    .option('--set <key=value>', 'override one option, Collector syntax (repeatable)', collectString, [] as string[])
+    .action(async (o: { config: string[]; set: string[] }) => {
+      // The collector (YAML, gRPC...) loads only for the commands that use it: replay starts faster.
+      const { validateCommand } = await import('../collector/cli.js');
+      process.exitCode = validateCommand(o);
+    });
+  program
+    .command('components')
+    .description('list the Collector components spanwire implements (receivers, processors, exporters, connectors, extensions)')
+    .action(async () => {
+      const { componentsCommand } = await import('../collector/cli.js');
+      process.exitCode = componentsCommand();
     });
   const plugin = program.command('plugin').description('AssemblyScript Wasm parser plugins: scaffold, build, try on a capture');
   plugin
@@ -327,6 +346,11 @@ function intList(name: string) {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // `spanwire ... | head`: a closed stdout ends the command quietly, as Unix tools do.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   try {
     await buildProgram().parseAsync(argv);
   } catch (e) {

@@ -31,6 +31,10 @@ export interface RunCliOptions {
   parserOption: Record<string, Record<string, unknown>>;
   correlate: boolean;
   quiet?: boolean;
+  /** OTel Collector YAML files (repeatable): run the collector they describe instead. */
+  config?: string[];
+  /** --set overrides for --config (Collector syntax, `::` between path parts). */
+  set?: string[];
 }
 
 /** Flushes its TextOutput after every batch: live output must show at once. */
@@ -59,6 +63,10 @@ function promCounters(counters: Record<string, number>, source: string): string 
 }
 
 export async function runCommand(o: RunCliOptions): Promise<number> {
+  if (o.config !== undefined && o.config.length > 0) {
+    const { runCollectorCommand } = await import('../collector/cli.js');
+    return runCollectorCommand({ config: o.config, set: o.set });
+  }
   const log = (s: string) => process.stderr.write(`spanwire run: ${s}\n`);
   const outputs: { out: TextOutput; exporter: { shutdown?: () => void } }[] = [];
   const consumers: TracesConsumer[] = [];
